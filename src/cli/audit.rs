@@ -1,0 +1,42 @@
+//! `rolo audit list`.
+
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::Result;
+use crate::service::audit;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Newest entries first (JSON keys: id, at, actor, action, entity, entity_id, outcome,
+    /// detail, before, after)
+    List {
+        /// Only entries by this username
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries about this kind of record (user, role, session, backup…)
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only this action (user.create, login.failed, permission.denied…)
+        #[arg(long)]
+        action: Option<String>,
+        /// Only entries at or after this instant (2026-11-01, -2h, …)
+        #[arg(long)]
+        since: Option<String>,
+        /// At most N entries (default 100)
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<()> {
+    let db = ctx.open_db()?;
+    let session = ctx.session(&db)?;
+    let AuditCommand::List { actor, entity, action, since, limit } = cmd;
+    let entries = audit::list(&session, &audit::Filter { actor, entity, action, since, limit: Some(limit) })?;
+    ctx.out.list(
+        &entries,
+        &["id", "at", "actor", "action", "entity", "entity_id", "outcome", "detail"],
+        "No audit entries match.",
+    )
+}

@@ -1,0 +1,221 @@
+//! The command tree (clap) and its glue: parse, prompt for what is missing, call a service,
+//! print what it returns. No permission or validation rule lives here.
+
+mod audit;
+mod auth;
+mod backup;
+mod init;
+pub mod output;
+mod prompt;
+mod user;
+
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::secrets::{self, StoredTokens, TokenStore};
+use crate::service::{self, Session};
+use crate::{Result, telemetry};
+use output::{Format, Output};
+use prompt::Prompter;
+
+/// Rolo — a terminal CRM for small service companies.
+///
+/// Clients, contracts and events; projects and tickets; campaigns. One SQLite database shared
+/// by the staff, each with their own login and role.
+#[derive(Debug, Parser)]
+#[command(name = "rolo", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Globals {
+    /// Output format
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Same as --format json
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never prompt; a missing value is an error (also ROLO_NO_INPUT=1, or no terminal)
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    /// No status messages on stderr
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Database file (overrides ROLO_DB and the config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Config file (default $XDG_CONFIG_HOME/rolo/config.toml; also ROLO_CONFIG)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database and its first administrator
+    Init(init::InitArgs),
+    /// Log in and keep the session in the system keyring
+    Login(auth::LoginArgs),
+    /// Revoke the current session (safe to run twice)
+    Logout,
+    /// Show who is logged in, with roles and permissions
+    Whoami,
+    /// Staff and client accounts, and roles
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// The audit log of every change and every denied attempt
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Online backups, verification and restore
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Internal checks for operators
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Panic on purpose, to check that crash reports reach Sentry
+    Panic,
+}
+
+impl Cli {
+    /// Parses the process arguments once; also returns the command path (`user create`) for
+    /// Sentry tags.
+    pub fn parse_args() -> std::result::Result<(Cli, String), clap::Error> {
+        use clap::FromArgMatches;
+        let matches = Cli::command().try_get_matches()?;
+        let mut names = Vec::new();
+        let mut m = &matches;
+        while let Some((name, sub)) = m.subcommand() {
+            names.push(name.to_string());
+            m = sub;
+        }
+        Ok((Cli::from_arg_matches(&matches)?, names.join(" ")))
+    }
+}
+
+/// What every handler gets: configuration, the printer, and whether it may prompt.
+pub struct Ctx {
+    pub config: Config,
+    pub out: Output,
+    pub prompt: Prompter,
+}
+
+impl Ctx {
+    pub fn open_db(&self) -> Result<Db> {
+        Db::open(&self.config.db_path)
+    }
+
+    /// The database key for the token store: its absolute path.
+    fn db_key(&self) -> String {
+        let p = &self.config.db_path;
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string()
+    }
+
+    /// The token store for this database. With the automatic choice, a token file left by an
+    /// earlier fallback is used directly, so headless machines do not probe D-Bus each time.
+    fn store(&self, for_saving: bool) -> Box<dyn TokenStore> {
+        let key = self.db_key();
+        let dir = &self.config.token_dir;
+        if self.config.token_store == secrets::StoreChoice::Auto {
+            let file = secrets::FileStore::new(dir, &key);
+            if !for_saving && file.load().ok().flatten().is_some() {
+                return Box::new(file);
+            }
+        }
+        let (store, warning) = secrets::open_store(self.config.token_store, &key, dir);
+        if let (Some(w), true) = (warning, for_saving) {
+            self.out.warn(w);
+        }
+        store
+    }
+
+    fn credentials(&self) -> Result<(service::auth::Credentials, Option<Box<dyn TokenStore>>)> {
+        if let Some(token) = &self.config.env.token {
+            let creds = service::auth::Credentials { access: Some(secrets::Secret::new(token.clone())), refresh: None };
+            return Ok((creds, None));
+        }
+        let store = self.store(false);
+        let stored = store.load()?;
+        let creds = service::auth::Credentials {
+            access: stored.as_ref().map(|t| t.access.clone()),
+            refresh: stored.map(|t| t.refresh),
+        };
+        Ok((creds, Some(store)))
+    }
+
+    /// Resumes the logged-in session, storing rotated tokens.
+    pub fn session<'db>(&self, db: &'db Db) -> Result<Session<'db>> {
+        let (creds, store) = self.credentials()?;
+        let resumed = service::auth::resume(db, &creds)?;
+        if let (Some(issued), Some(store)) = (&resumed.rotated, store) {
+            store.save(&issued.tokens)?;
+        }
+        telemetry::set_user(resumed.session.actor().id);
+        Ok(resumed.session)
+    }
+
+    fn save_tokens(&self, tokens: &StoredTokens) -> Result<String> {
+        let store = self.store(true);
+        store.save(tokens)?;
+        Ok(store.describe())
+    }
+
+    fn clear_tokens(&self) -> Result<()> {
+        // Both places: a login may have fallen back to the file earlier.
+        let key = self.db_key();
+        secrets::FileStore::new(&self.config.token_dir, &key).clear()?;
+        if self.config.token_store != secrets::StoreChoice::File {
+            let keyring = secrets::KeyringStore::new(&key);
+            if self.config.token_store == secrets::StoreChoice::Keyring || keyring.reachable() {
+                keyring.clear()?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn backup_settings(&self) -> service::backup::Settings {
+        service::backup::Settings { dir: self.config.backup_dir.clone(), keep: self.config.backup_keep }
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.config.db_path
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli, config: Config) -> Result<()> {
+    let g = &cli.globals;
+    let format = if g.json { Format::Json } else { g.format.unwrap_or(Format::Table) };
+    let prompt = Prompter::detect(g.no_input, config.env.no_input, config.env.ci);
+    let ctx = Ctx { out: Output::new(format, g.quiet), prompt, config };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Login(args) => auth::login(&ctx, args),
+        Command::Logout => auth::logout(&ctx),
+        Command::Whoami => auth::whoami(&ctx),
+        Command::User(cmd) => user::run(&ctx, cmd),
+        Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Backup(cmd) => backup::run(&ctx, cmd),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "rolo", &mut buf);
+            output::raw(&buf)
+        }
+        Command::Debug(DebugCommand::Panic) => panic!("deliberate panic from `rolo debug panic`"),
+    }
+}

@@ -1,0 +1,170 @@
+//! The one place that writes to stdout. Commands hand over serde values; this module renders
+//! them as a table (people), JSON or CSV (scripts). Status messages, warnings and errors go to
+//! stderr, so stdout carries data only.
+
+use std::io::{self, IsTerminal, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Result;
+use crate::domain::time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+pub struct Output {
+    pub format: Format,
+    quiet: bool,
+}
+
+impl Output {
+    pub fn new(format: Format, quiet: bool) -> Self {
+        Output { format, quiet }
+    }
+
+    /// A full-sentence status message on stderr (silenced by `--quiet`).
+    pub fn status(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// A warning on stderr; shown even with `--quiet`.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        eprintln!("warning: {}", message.as_ref());
+    }
+
+    /// One record: a JSON object, a CSV header and row, or a two-column table.
+    pub fn record<T: Serialize>(&self, value: &T, columns: &[&str]) -> Result<()> {
+        self.record_with(value, columns, None)
+    }
+
+    /// A record with its own human form (a card) for table output.
+    pub fn record_with<T: Serialize>(&self, value: &T, columns: &[&str], card: Option<String>) -> Result<()> {
+        let v = serde_json::to_value(value)?;
+        match self.format {
+            Format::Json => write_json(&v),
+            Format::Csv => write_csv(columns, std::slice::from_ref(&v)),
+            Format::Table => {
+                let text = card.unwrap_or_else(|| {
+                    let mut t = new_table();
+                    for c in columns {
+                        t.add_row(vec![c.replace('_', " "), cell(v.get(*c), ", ", true)]);
+                    }
+                    t.to_string()
+                });
+                write_text(&text)
+            }
+        }
+    }
+
+    /// A listing: a JSON array (`[]` when empty), CSV with a header row, or a table. An empty
+    /// table listing prints nothing on stdout and says so on stderr.
+    pub fn list<T: Serialize>(&self, items: &[T], columns: &[&str], empty: &str) -> Result<()> {
+        let values = items.iter().map(serde_json::to_value).collect::<serde_json::Result<Vec<_>>>()?;
+        if cfg!(debug_assertions) {
+            if let Some(Value::Object(first)) = values.first() {
+                for c in columns {
+                    assert!(first.contains_key(*c), "column `{c}` is not a key of the listed records");
+                }
+            }
+        }
+        match self.format {
+            Format::Json => write_json(&Value::Array(values)),
+            Format::Csv => write_csv(columns, &values),
+            Format::Table if values.is_empty() => {
+                self.status(empty);
+                Ok(())
+            }
+            Format::Table => {
+                let mut t = new_table();
+                t.set_header(columns.iter().map(|c| c.replace('_', " ")).collect::<Vec<_>>());
+                for v in &values {
+                    t.add_row(columns.iter().map(|c| cell(v.get(*c), ", ", true)).collect::<Vec<_>>());
+                }
+                write_text(&t.to_string())
+            }
+        }
+    }
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if !io::stdout().is_terminal() {
+        t.load_preset(presets::ASCII_MARKDOWN).set_content_arrangement(ContentArrangement::Disabled);
+    }
+    t
+}
+
+/// Renders one value as cell text. Instants are shown in the local zone for people and kept
+/// as RFC 3339 for CSV.
+fn cell(v: Option<&Value>, sep: &str, human: bool) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => {
+            if human && looks_like_instant(s) {
+                time::parse_stored(s).map(time::display_local).unwrap_or_else(|_| s.clone())
+            } else {
+                s.clone()
+            }
+        }
+        Some(Value::Bool(b)) => match (human, b) {
+            (true, true) => "yes".into(),
+            (true, false) => "no".into(),
+            (false, b) => b.to_string(),
+        },
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Array(items)) => items.iter().map(|i| cell(Some(i), sep, human)).collect::<Vec<_>>().join(sep),
+        Some(o @ Value::Object(_)) => o.to_string(),
+    }
+}
+
+fn looks_like_instant(s: &str) -> bool {
+    s.len() >= 20 && s.ends_with('Z') && s.as_bytes().get(10) == Some(&b'T') && s.as_bytes().get(4) == Some(&b'-')
+}
+
+fn write_json(v: &Value) -> Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_csv(columns: &[&str], rows: &[Value]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(io::stdout().lock());
+    let csv_err = |e: csv::Error| -> crate::Error {
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => io.into(),
+            other => crate::Error::internal(format!("CSV output failed: {other:?}")),
+        }
+    };
+    w.write_record(columns).map_err(csv_err)?;
+    for r in rows {
+        w.write_record(columns.iter().map(|c| cell(r.get(*c), ";", false))).map_err(csv_err)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_text(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints raw text on stdout (shell completions).
+pub fn raw(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Asking for what the flags did not give — only on a terminal. Without one (or with
+//! `--no-input`, `ROLO_NO_INPUT`, `CI`), a missing value is a usage error naming the flag.
+
+use std::io::{BufRead, IsTerminal};
+
+use dialoguer::{Confirm, Input, Password};
+
+use crate::secrets::Secret;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Prompter {
+    pub interactive: bool,
+}
+
+fn prompt_error(e: dialoguer::Error) -> Error {
+    match e {
+        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => Error::usage("cancelled"),
+        dialoguer::Error::IO(io) => Error::usage(format!("cannot prompt: {io}")),
+    }
+}
+
+impl Prompter {
+    /// Interactive only when stdin and stderr are terminals and nothing forbids prompting.
+    pub fn detect(no_input: bool, env_no_input: bool, ci: bool) -> Self {
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        Prompter { interactive: terminal && !no_input && !env_no_input && !ci }
+    }
+
+    /// The flag's value, or a prompt, or a usage error naming `flag`.
+    pub fn text(&self, given: Option<String>, label: &str, flag: &str) -> Result<String> {
+        if let Some(v) = given {
+            return Ok(v);
+        }
+        if !self.interactive {
+            return Err(Error::usage(format!("missing {flag} (no terminal to ask on)")));
+        }
+        Input::<String>::new().with_prompt(label).interact_text().map_err(prompt_error)
+    }
+
+    /// A new password, typed twice on a terminal.
+    pub fn new_password(&self, label: &str, hint: &str) -> Result<Secret<String>> {
+        if !self.interactive {
+            return Err(Error::usage(format!("missing password: {hint}")));
+        }
+        Password::new()
+            .with_prompt(label)
+            .with_confirmation("Repeat it", "The two entries differ")
+            .interact()
+            .map(Secret::new)
+            .map_err(prompt_error)
+    }
+
+    /// An existing password, typed once.
+    pub fn password(&self, label: &str, hint: &str) -> Result<Secret<String>> {
+        if !self.interactive {
+            return Err(Error::usage(format!("missing password: {hint}")));
+        }
+        Password::new().with_prompt(label).interact().map(Secret::new).map_err(prompt_error)
+    }
+
+    /// Asks to confirm a destructive action; without a terminal, `yes` must have been given.
+    pub fn confirm(&self, question: &str, yes: bool) -> Result<bool> {
+        if yes {
+            return Ok(true);
+        }
+        if !self.interactive {
+            return Err(Error::usage("this cannot be undone; pass --yes to confirm without a terminal"));
+        }
+        Confirm::new().with_prompt(question).default(false).interact().map_err(prompt_error)
+    }
+}
+
+/// Reads one line from stdin (for `--password-stdin`), without its line ending.
+pub fn read_stdin_line(what: &str) -> Result<Secret<String>> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let value = line.trim_end_matches(['\n', '\r']).to_string();
+    if value.is_empty() {
+        return Err(Error::usage(format!("expected the {what} on standard input")));
+    }
+    Ok(Secret::new(value))
+}

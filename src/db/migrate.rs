@@ -1,0 +1,72 @@
+//! Embedded, ordered, append-only migrations. `PRAGMA user_version` records how many have run;
+//! each runs in its own transaction; a database from a newer Rolo is refused, not damaged.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Error, ErrorKind, Result};
+
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_foundation", include_str!("../../migrations/0001_foundation.sql")),
+    ("0002_builtin_roles", include_str!("../../migrations/0002_builtin_roles.sql")),
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn schema_version_of(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+pub(super) fn run(conn: &Connection) -> Result<()> {
+    let current = schema_version_of(conn)?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "this database has schema version {current}, newer than this rolo (version {}, schema {SCHEMA_VERSION}); upgrade rolo",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        if schema_version_of(&tx)? >= version {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(|e| Error::internal(format!("migration {name} failed")).with_source(e))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_newer_databases_are_refused() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        run(&conn).expect("migrate");
+        assert_eq!(schema_version_of(&conn).ok(), Some(SCHEMA_VERSION));
+        run(&conn).expect("second run is a no-op");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).expect("bump");
+        let e = run(&conn).expect_err("newer schema");
+        assert!(e.message().contains("newer than this rolo"), "{}", e.message());
+    }
+
+    #[test]
+    fn builtin_roles_only_name_catalogue_permissions() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        run(&conn).expect("migrate");
+        let mut stmt = conn.prepare("SELECT DISTINCT permission FROM role_permissions").expect("prepare");
+        let names: Vec<String> =
+            stmt.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows");
+        assert!(names.len() > 20);
+        for n in names {
+            assert!(n.parse::<crate::domain::Permission>().is_ok(), "{n} is not in the catalogue");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The only code that touches rusqlite. Every statement is parameterized; write transactions
+//! start with `BEGIN IMMEDIATE` so that concurrent writers queue on the busy timeout instead of
+//! failing half-way.
+
+pub mod audit;
+pub mod backup;
+mod migrate;
+pub mod role;
+pub mod session;
+pub mod user;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use migrate::{SCHEMA_VERSION, schema_version_of};
+
+use crate::{Error, ErrorKind, Result};
+
+/// How long a command waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open Rolo database, migrated to this binary's schema.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A write transaction. Obtained only through [`Db::write`], which needs a [`WriteKey`].
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+/// Proof that a write was authorized. Its constructor is private to `service::authz`, so a
+/// service that forgot its permission check has no way to open a write transaction.
+pub struct WriteKey(pub(crate) crate::service::authz::KeySeal);
+
+/// Something reads can run on: the database itself or an open transaction.
+pub trait Read {
+    #[doc(hidden)]
+    fn conn(&self) -> &Connection;
+}
+
+impl Read for Db {
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Read for Tx<'_> {
+    fn conn(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl Db {
+    /// Opens an existing database; a missing file is a usage error that points at `rolo init`.
+    pub fn open(path: &Path) -> Result<Db> {
+        if !path.exists() {
+            return Err(Error::usage(format!(
+                "no database at {}; create one with `rolo init` (or pass --db PATH)",
+                path.display()
+            )));
+        }
+        Self::open_or_create(path)
+    }
+
+    /// Opens the database, creating the file (mode 0600) and its folder when missing.
+    pub fn open_or_create(path: &Path) -> Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("cannot create the folder {}", dir.display())).with_source(e))?;
+        }
+        // Create the file ourselves so that it is owner-only from the first byte; SQLite gives
+        // its -wal and -shm files the same mode.
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::internal(format!("cannot open {}", path.display())).with_source(e))?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let db = Db { conn, path: path.to_path_buf() };
+        db.configure()?;
+        migrate::run(&db.conn)?;
+        Ok(db)
+    }
+
+    /// An in-memory database, for tests of the service layer.
+    pub fn open_in_memory() -> Result<Db> {
+        let db = Db { conn: Connection::open_in_memory()?, path: PathBuf::from(":memory:") };
+        db.configure()?;
+        migrate::run(&db.conn)?;
+        Ok(db)
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A file that is not a database fails on its first read: say so plainly.
+        let mode: String =
+            self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| match Error::from(e) {
+                e if e.kind() == ErrorKind::Invalid => {
+                    Error::new(ErrorKind::Invalid, format!("{} is not a Rolo database", self.path.display()))
+                }
+                e => e,
+            })?;
+        if mode != "wal" && mode != "memory" {
+            return Err(Error::internal(format!("could not switch {} to WAL mode", self.path.display())));
+        }
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA trusted_schema = OFF;")?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
+    pub fn write<T>(&self, _key: &WriteKey, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = Tx { tx };
+        let value = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(value)
+    }
+
+    /// Reads a value from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+}
+
+impl Tx<'_> {
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+/// Maps a UNIQUE violation to a conflict that names what clashed; other errors pass through.
+pub(crate) fn unique_violation(e: rusqlite::Error, what: impl FnOnce() -> String) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return Error::conflict(what());
+        }
+    }
+    e.into()
+}

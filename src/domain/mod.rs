@@ -1,0 +1,7 @@
+//! Plain types and rules with no I/O: the permission catalogue, validation, time.
+
+pub mod permission;
+pub mod time;
+pub mod validate;
+
+pub use permission::Permission;

@@ -1,0 +1,111 @@
+//! Field rules shared by every entry point (CLI, import, a future server). Each returns the
+//! cleaned value or an `Invalid` error that names the field and the rule.
+
+use crate::{Error, Result};
+
+/// Free text that people type: a name, a title. Trimmed; no control characters.
+pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > max_chars {
+        return Err(Error::invalid(field, format!("must be at most {max_chars} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(v.to_string())
+}
+
+/// Login names: 2–32 of `a-z 0-9 . _ -`, starting with a letter or digit; stored lower-case.
+pub fn username(value: &str) -> Result<String> {
+    let v = value.trim().to_lowercase();
+    let ok_len = (2..=32).contains(&v.chars().count());
+    let ok_chars = v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    let ok_start = v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok_len && ok_chars && ok_start {
+        Ok(v)
+    } else {
+        Err(Error::invalid(
+            "username",
+            format!("`{value}` must be 2-32 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"),
+        ))
+    }
+}
+
+/// A practical e-mail check: one `@`, a non-empty local part, a dotted domain, no spaces.
+/// Stored as typed (trimmed); compared case-insensitively.
+pub fn email(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    let bad = || Error::invalid(field, format!("`{value}` must look like name@example.com"));
+    if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = v.split_once('@').ok_or_else(bad)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@')
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return Err(bad());
+    }
+    Ok(v.to_string())
+}
+
+/// Passwords: at least 12 characters, at most 1024, not the username.
+pub fn password(value: &str, username: &str) -> Result<()> {
+    let n = value.chars().count();
+    if n < 12 {
+        return Err(Error::invalid("password", "must be at least 12 characters long"));
+    }
+    if n > 1024 {
+        return Err(Error::invalid("password", "must be at most 1024 characters long"));
+    }
+    if value.trim().eq_ignore_ascii_case(username.trim()) {
+        return Err(Error::invalid("password", "must not be the username"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_quotes_and_accents_but_not_control_characters() {
+        assert_eq!(text("name", "  '; DROP TABLE users; --  ", 200).ok().as_deref(), Some("'; DROP TABLE users; --"));
+        assert_eq!(text("name", "Aliénor Vichum", 200).ok().as_deref(), Some("Aliénor Vichum"));
+        assert!(text("name", "a\u{0}b", 200).is_err());
+        assert!(text("name", "   ", 200).is_err());
+        assert!(text("name", &"x".repeat(201), 200).is_err());
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(username("Kate.H").ok().as_deref(), Some("kate.h"));
+        for bad in ["k", "-kate", "kate hastroff", "kâte", &"k".repeat(33)] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for good in ["kevin@startup.io", "john.ouick@gmail.com", "jacky@loubouzin.grd", "a+b@x.fr"] {
+            assert!(email("email", good).is_ok(), "{good}");
+        }
+        for bad in ["kevin", "kevin@", "@startup.io", "kevin@startup", "a b@c.de", "a@b@c.de", "a@.com", "a@b..com"] {
+            let e = email("email", bad).expect_err(bad);
+            assert!(e.message().starts_with("invalid email"), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(password("correct horse battery", "kate").is_ok());
+        assert!(password("short", "kate").is_err());
+        assert!(password("kate.hastroff", "kate.hastroff").is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! One error type for the whole library. Every failure carries a [`ErrorKind`], and `main` maps
+//! kinds to the exit codes of the CLI contract, so scripts can tell "denied" from "missing".
+
+use std::fmt;
+
+/// What went wrong, as far as a caller (or a shell script) needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A bug or an environment failure: reported to Sentry.
+    Internal,
+    /// Wrong invocation: a missing flag in non-interactive mode, a bad combination of flags.
+    Usage,
+    /// Data that breaks a rule; nothing was changed.
+    Invalid,
+    /// Not logged in, session expired or revoked, wrong credentials, locked account.
+    Auth,
+    /// The acting user lacks a permission; nothing was changed.
+    Denied,
+    /// No such record, or one the user may not see.
+    NotFound,
+    /// Duplicate, forbidden state transition, already done.
+    Conflict,
+    /// An external service (SMTP…) failed; the work is queued.
+    External,
+    /// stdout was closed by the reader (`rolo … | head`): not a failure.
+    BrokenPipe,
+}
+
+impl ErrorKind {
+    /// The process exit code of `CLI.md`.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::BrokenPipe => 0,
+            ErrorKind::Internal => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Invalid => 3,
+            ErrorKind::Auth => 4,
+            ErrorKind::Denied => 5,
+            ErrorKind::NotFound => 6,
+            ErrorKind::Conflict => 7,
+            ErrorKind::External => 8,
+        }
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The library's error: a kind, a one-line message meant for the user, and an optional cause.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Source>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), source: None }
+    }
+
+    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// A field breaks a rule: `invalid email: must look like name@example.com`.
+    pub fn invalid(field: &str, rule: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Invalid, format!("invalid {field}: {rule}"))
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Usage, message)
+    }
+
+    pub fn auth(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Auth, message)
+    }
+
+    pub fn denied(permission: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Denied, format!("permission denied: this needs the `{permission}` permission"))
+    }
+
+    /// `entity` is a noun ("user"), `key` what the caller typed.
+    pub fn not_found(entity: &str, key: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::NotFound, format!("{entity} {key} not found"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+
+    pub fn external(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::External, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                Error::internal("the database stayed busy for too long (another rolo process holds a write lock)")
+                    .with_source(e)
+            }
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                Error::new(ErrorKind::Invalid, "the file is not a valid Rolo database").with_source(e)
+            }
+            _ => Error::internal("database error").with_source(e),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Error::new(ErrorKind::BrokenPipe, "broken pipe");
+        }
+        Error::internal("i/o error").with_source(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            return std::io::Error::from(e).into();
+        }
+        Error::internal("JSON error").with_source(e)
+    }
+}

@@ -1,0 +1,342 @@
+//! Logging in and out, and turning stored tokens back into a [`Session`].
+//!
+//! Passwords are argon2id at OWASP parameters (19 MiB, 2 passes) and checked only at login.
+//! A login yields an access token (1 h) and a refresh token (30 days), 256 random bits each;
+//! the database keeps only their SHA-256 digests, so every other command verifies with one
+//! fast hash. An expired access token is refreshed transparently and both tokens rotate.
+//! Five failed logins in a row lock the account for 15 minutes.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use super::authz::{Actor, Session, audit_as, system_key};
+use crate::db::audit::Outcome;
+use crate::db::{self, Db};
+use crate::domain::time;
+use crate::secrets::{Secret, StoredTokens, hex};
+use crate::{Error, Result};
+
+pub const ACCESS_TTL: Duration = Duration::hours(1);
+pub const REFRESH_TTL: Duration = Duration::days(30);
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT: Duration = Duration::minutes(15);
+
+fn argon2() -> Result<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password into a PHC string.
+pub fn hash_password(password: &Secret<String>) -> Result<String> {
+    let hash = argon2()?
+        .hash_password(password.expose().as_bytes())
+        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))?;
+    Ok(hash.to_string())
+}
+
+fn verify_password(password: &Secret<String>, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    argon2().is_ok_and(|a| a.verify_password(password.expose().as_bytes(), &parsed).is_ok())
+}
+
+/// A hash of a password nobody has, verified against for unknown users so that a wrong
+/// username takes as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let random = new_token("decoy").map(|t| t.expose().clone()).unwrap_or_default();
+        hash_password(&Secret::new(random)).unwrap_or_default()
+    })
+}
+
+fn new_token(kind: &str) -> Result<Secret<String>> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    Ok(Secret::new(format!("rolo_{kind}_{}", hex(&bytes))))
+}
+
+/// The SHA-256 digest under which a token is stored.
+pub fn digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh pair of tokens, with their expiry.
+pub struct IssuedTokens {
+    pub tokens: StoredTokens,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+fn issue(now: DateTime<Utc>) -> Result<IssuedTokens> {
+    Ok(IssuedTokens {
+        tokens: StoredTokens { access: new_token("at")?, refresh: new_token("rt")? },
+        access_expires_at: now + ACCESS_TTL,
+        refresh_expires_at: now + REFRESH_TTL,
+    })
+}
+
+fn stored_form(t: &IssuedTokens) -> (String, String, String, String) {
+    (
+        digest(t.tokens.access.expose()),
+        time::format_utc(t.access_expires_at),
+        digest(t.tokens.refresh.expose()),
+        time::format_utc(t.refresh_expires_at),
+    )
+}
+
+const WRONG_CREDENTIALS: &str = "wrong username or password";
+
+/// Checks a username and password; on success opens a session and returns its tokens.
+pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Actor, IssuedTokens)> {
+    let now = Utc::now();
+    let stamp = time::format_utc(now);
+    let key = system_key();
+    let user = db::user::find_by_username(db, username)?;
+    let Some(user) = user else {
+        verify_password(password, decoy_hash());
+        db.write(&key, |tx| {
+            audit_as(
+                tx,
+                None,
+                "login.failed",
+                "user",
+                None,
+                Outcome::Failed,
+                Some(&format!("unknown username `{}`", username.trim())),
+                None,
+                None,
+            )
+        })?;
+        return Err(Error::auth(WRONG_CREDENTIALS));
+    };
+    let actor = Actor::load(db, user.clone())?;
+
+    if let Some(until) = user.locked_until.as_deref() {
+        if time::parse_stored(until)? > now {
+            db.write(&key, |tx| {
+                audit_as(
+                    tx,
+                    Some(&actor),
+                    "login.locked",
+                    "user",
+                    Some(user.id),
+                    Outcome::Denied,
+                    Some("attempt while locked"),
+                    None,
+                    None,
+                )
+            })?;
+            return Err(Error::auth(format!(
+                "account `{}` is locked after {MAX_FAILED_LOGINS} failed logins until {}; try again later",
+                user.username,
+                time::display_local(time::parse_stored(until)?)
+            )));
+        }
+    }
+
+    let hash = db::user::password_hash(db, user.id)?;
+    if !verify_password(password, &hash) {
+        let locked = db.write(&key, |tx| {
+            let failures = db::user::add_failed_login(tx, user.id)?;
+            audit_as(
+                tx,
+                Some(&actor),
+                "login.failed",
+                "user",
+                Some(user.id),
+                Outcome::Failed,
+                Some("wrong password"),
+                None,
+                None,
+            )?;
+            if failures >= MAX_FAILED_LOGINS {
+                db::user::lock(tx, user.id, &time::format_utc(now + LOCKOUT))?;
+                audit_as(
+                    tx,
+                    Some(&actor),
+                    "login.lockout",
+                    "user",
+                    Some(user.id),
+                    Outcome::Denied,
+                    Some(&format!("{failures} failed logins in a row: locked for 15 minutes")),
+                    None,
+                    None,
+                )?;
+                return Ok(true);
+            }
+            Ok(false)
+        })?;
+        if locked {
+            return Err(Error::auth(format!("{WRONG_CREDENTIALS}; the account is now locked for 15 minutes")));
+        }
+        return Err(Error::auth(WRONG_CREDENTIALS));
+    }
+    if !user.active {
+        db.write(&key, |tx| {
+            audit_as(
+                tx,
+                Some(&actor),
+                "login.failed",
+                "user",
+                Some(user.id),
+                Outcome::Denied,
+                Some("account deactivated"),
+                None,
+                None,
+            )
+        })?;
+        return Err(Error::auth(format!("account `{}` is deactivated", user.username)));
+    }
+
+    let issued = issue(now)?;
+    let (ah, ae, rh, re) = stored_form(&issued);
+    db.write(&key, |tx| {
+        db::user::record_login(tx, user.id, &stamp)?;
+        let sid = db::session::insert(
+            tx,
+            user.id,
+            &db::session::NewTokens {
+                access_hash: &ah,
+                access_expires_at: &ae,
+                refresh_hash: &rh,
+                refresh_expires_at: &re,
+            },
+            &stamp,
+        )?;
+        audit_as(tx, Some(&actor), "login", "session", Some(sid), Outcome::Ok, None, None, None)
+    })?;
+    Ok((actor, issued))
+}
+
+/// The credentials a command presents: from the store, or `ROLO_TOKEN` (access only).
+pub struct Credentials {
+    pub access: Option<Secret<String>>,
+    pub refresh: Option<Secret<String>>,
+}
+
+/// A resumed session, and new tokens to store when the old ones were rotated.
+pub struct Resumed<'db> {
+    pub session: Session<'db>,
+    pub rotated: Option<IssuedTokens>,
+    pub access_expires_at: DateTime<Utc>,
+}
+
+const NOT_LOGGED_IN: &str = "not logged in; run `rolo login`";
+
+/// Turns credentials into a session, refreshing (and rotating) an expired access token.
+pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
+    let now = Utc::now();
+    if let Some(access) = &creds.access {
+        if let Some(row) = db::session::by_access_hash(db, &digest(access.expose()))? {
+            if row.revoked_at.is_some() {
+                return Err(Error::auth("this session was revoked; log in again with `rolo login`"));
+            }
+            let expires = time::parse_stored(&row.access_expires_at)?;
+            if expires > now {
+                let session = open(db, row.user_id)?;
+                return Ok(Resumed { session, rotated: None, access_expires_at: expires });
+            }
+        }
+    }
+    let Some(refresh) = &creds.refresh else {
+        return Err(Error::auth(if creds.access.is_some() {
+            "the session token has expired or is not known to this database; log in again with `rolo login`"
+        } else {
+            NOT_LOGGED_IN
+        }));
+    };
+    let Some(row) = db::session::by_refresh_hash(db, &digest(refresh.expose()))? else {
+        return Err(Error::auth(
+            "the session is not known to this database (revoked or replaced); log in again with `rolo login`",
+        ));
+    };
+    if row.revoked_at.is_some() {
+        return Err(Error::auth("this session was revoked; log in again with `rolo login`"));
+    }
+    if time::parse_stored(&row.refresh_expires_at)? <= now {
+        return Err(Error::auth("the session has expired; log in again with `rolo login`"));
+    }
+    let session = open(db, row.user_id)?;
+    let issued = issue(now)?;
+    let (ah, ae, rh, re) = stored_form(&issued);
+    let stamp = time::format_utc(now);
+    db.write(&system_key(), |tx| {
+        db::session::rotate(
+            tx,
+            row.id,
+            &db::session::NewTokens {
+                access_hash: &ah,
+                access_expires_at: &ae,
+                refresh_hash: &rh,
+                refresh_expires_at: &re,
+            },
+            &stamp,
+        )?;
+        audit_as(tx, Some(session.actor()), "session.refresh", "session", Some(row.id), Outcome::Ok, None, None, None)
+    })?;
+    let access_expires_at = issued.access_expires_at;
+    Ok(Resumed { session, rotated: Some(issued), access_expires_at })
+}
+
+fn open(db: &Db, user_id: i64) -> Result<Session<'_>> {
+    let user = db::user::get(db, user_id)?.ok_or_else(|| Error::auth(NOT_LOGGED_IN))?;
+    if !user.active {
+        return Err(Error::auth(format!("account `{}` is deactivated", user.username)));
+    }
+    Ok(Session::new(db, Actor::load(db, user)?))
+}
+
+/// Revokes the session these credentials belong to; `false` when there was none to revoke.
+pub fn logout(db: &Db, creds: &Credentials) -> Result<bool> {
+    let mut row = None;
+    if let Some(a) = &creds.access {
+        row = db::session::by_access_hash(db, &digest(a.expose()))?;
+    }
+    if row.is_none() {
+        if let Some(r) = &creds.refresh {
+            row = db::session::by_refresh_hash(db, &digest(r.expose()))?;
+        }
+    }
+    let Some(row) = row.filter(|r| r.revoked_at.is_none()) else { return Ok(false) };
+    let user = db::user::get(db, row.user_id)?;
+    let actor = user.map(|u| Actor::load(db, u)).transpose()?;
+    let stamp = time::format_utc(Utc::now());
+    db.write(&system_key(), |tx| {
+        db::session::revoke(tx, row.id, "logout", &stamp)?;
+        audit_as(tx, actor.as_ref(), "logout", "session", Some(row.id), Outcome::Ok, None, None, None)
+    })?;
+    Ok(true)
+}
+
+/// Verifies a user's password without the login bookkeeping (for re-authentication).
+pub(super) fn login_check(db: &Db, user_id: i64, password: &Secret<String>) -> Result<Option<()>> {
+    let hash = db::user::password_hash(db, user_id)?;
+    Ok(verify_password(password, &hash).then_some(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_owasp_parameters_and_verify() {
+        let pw = Secret::new("correct horse battery".to_string());
+        let h = hash_password(&pw).expect("hash");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(&pw, &h));
+        assert!(!verify_password(&Secret::new("wrong horse battery".into()), &h));
+        assert!(!verify_password(&pw, decoy_hash()));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_distinct() {
+        let a = new_token("at").expect("token");
+        let b = new_token("at").expect("token");
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), "rolo_at_".len() + 64);
+        assert_eq!(digest(a.expose()).len(), 64);
+    }
+}

@@ -1,0 +1,13 @@
+//! The service layer: one module per noun. Each operation takes the acting [`Session`] first,
+//! checks its permission (and ownership) here — never in the CLI — validates its input, runs
+//! one transaction and writes the audit entry. Inputs and outputs are plain serde types.
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod backup;
+pub mod role;
+pub mod setup;
+pub mod user;
+
+pub use authz::{Actor, Grant, Session};
