@@ -68,11 +68,11 @@ impl Output {
     /// table listing prints nothing on stdout and says so on stderr.
     pub fn list<T: Serialize>(&self, items: &[T], columns: &[&str], empty: &str) -> Result<()> {
         let values = items.iter().map(serde_json::to_value).collect::<serde_json::Result<Vec<_>>>()?;
-        if cfg!(debug_assertions) {
-            if let Some(Value::Object(first)) = values.first() {
-                for c in columns {
-                    assert!(first.contains_key(*c), "column `{c}` is not a key of the listed records");
-                }
+        if cfg!(debug_assertions)
+            && let Some(Value::Object(first)) = values.first()
+        {
+            for c in columns {
+                assert!(first.contains_key(*c), "column `{c}` is not a key of the listed records");
             }
         }
         match self.format {

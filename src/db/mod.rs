@@ -149,12 +149,11 @@ impl Tx<'_> {
 
 /// Maps a UNIQUE violation to a conflict that names what clashed; other errors pass through.
 pub(crate) fn unique_violation(e: rusqlite::Error, what: impl FnOnce() -> String) -> Error {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        {
-            return Error::conflict(what());
-        }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+        return Error::conflict(what());
     }
     e.into()
 }

@@ -114,27 +114,26 @@ pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Acto
     };
     let actor = Actor::load(db, user.clone())?;
 
-    if let Some(until) = user.locked_until.as_deref() {
-        if time::parse_stored(until)? > now {
-            db.write(&key, |tx| {
-                audit_as(
-                    tx,
-                    Some(&actor),
-                    "login.locked",
-                    "user",
-                    Some(user.id),
-                    Outcome::Denied,
-                    Some("attempt while locked"),
-                    None,
-                    None,
-                )
-            })?;
-            return Err(Error::auth(format!(
-                "account `{}` is locked after {MAX_FAILED_LOGINS} failed logins until {}; try again later",
-                user.username,
-                time::display_local(time::parse_stored(until)?)
-            )));
-        }
+    let locked_until = user.locked_until.as_deref().map(time::parse_stored).transpose()?;
+    if let Some(until) = locked_until.filter(|u| *u > now) {
+        db.write(&key, |tx| {
+            audit_as(
+                tx,
+                Some(&actor),
+                "login.locked",
+                "user",
+                Some(user.id),
+                Outcome::Denied,
+                Some("attempt while locked"),
+                None,
+                None,
+            )
+        })?;
+        return Err(Error::auth(format!(
+            "account `{}` is locked after {MAX_FAILED_LOGINS} failed logins until {}; try again later",
+            user.username,
+            time::display_local(until)
+        )));
     }
 
     let hash = db::user::password_hash(db, user.id)?;
@@ -229,16 +228,16 @@ const NOT_LOGGED_IN: &str = "not logged in; run `rolo login`";
 /// Turns credentials into a session, refreshing (and rotating) an expired access token.
 pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
     let now = Utc::now();
-    if let Some(access) = &creds.access {
-        if let Some(row) = db::session::by_access_hash(db, &digest(access.expose()))? {
-            if row.revoked_at.is_some() {
-                return Err(Error::auth("this session was revoked; log in again with `rolo login`"));
-            }
-            let expires = time::parse_stored(&row.access_expires_at)?;
-            if expires > now {
-                let session = open(db, row.user_id)?;
-                return Ok(Resumed { session, rotated: None, access_expires_at: expires });
-            }
+    if let Some(access) = &creds.access
+        && let Some(row) = db::session::by_access_hash(db, &digest(access.expose()))?
+    {
+        if row.revoked_at.is_some() {
+            return Err(Error::auth("this session was revoked; log in again with `rolo login`"));
+        }
+        let expires = time::parse_stored(&row.access_expires_at)?;
+        if expires > now {
+            let session = open(db, row.user_id)?;
+            return Ok(Resumed { session, rotated: None, access_expires_at: expires });
         }
     }
     let Some(refresh) = &creds.refresh else {
@@ -295,10 +294,10 @@ pub fn logout(db: &Db, creds: &Credentials) -> Result<bool> {
     if let Some(a) = &creds.access {
         row = db::session::by_access_hash(db, &digest(a.expose()))?;
     }
-    if row.is_none() {
-        if let Some(r) = &creds.refresh {
-            row = db::session::by_refresh_hash(db, &digest(r.expose()))?;
-        }
+    if row.is_none()
+        && let Some(r) = &creds.refresh
+    {
+        row = db::session::by_refresh_hash(db, &digest(r.expose()))?;
     }
     let Some(row) = row.filter(|r| r.revoked_at.is_none()) else { return Ok(false) };
     let user = db::user::get(db, row.user_id)?;

@@ -48,7 +48,7 @@ pub struct Verified {
 
 const PREFIX: &str = "rolo-";
 const SUFFIX: &str = ".db";
-const STAMP: &str = "%Y%m%dT%H%M%SZ";
+const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 fn ensure_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -121,13 +121,7 @@ fn rotate(dir: &Path, keep: usize) -> Result<Vec<String>> {
 fn describe(path: &Path) -> Result<BackupFile> {
     let meta = fs::metadata(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let created = name
-        .strip_prefix(PREFIX)
-        .and_then(|s| s.get(..16))
-        .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok())
-        .map(|t| t.and_utc())
-        .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from))
-        .unwrap_or_else(Utc::now);
+    let created = meta.modified().map(DateTime::<Utc>::from).unwrap_or_else(|_| Utc::now());
     Ok(BackupFile {
         name,
         path: path.display().to_string(),
@@ -171,7 +165,7 @@ impl Drop for Scratch {
     }
 }
 
-fn check(file: &Path, settings: &Settings) -> Result<Verified> {
+fn check(file: &Path) -> Result<Verified> {
     if !file.is_file() {
         return Err(Error::not_found("backup file", file.display()));
     }
@@ -181,7 +175,6 @@ fn check(file: &Path, settings: &Settings) -> Result<Verified> {
         std::process::id(),
         Utc::now().timestamp_nanos_opt().unwrap_or(0)
     )));
-    let _ = settings;
     let c = db::backup::check_file(file, &scratch.0)?;
     Ok(Verified {
         path: file.display().to_string(),
@@ -202,7 +195,7 @@ pub fn verify(session: &Session, settings: &Settings, file: Option<&Path>) -> Re
             .map(|f| PathBuf::from(f.path))
             .ok_or_else(|| Error::not_found("backup", format!("in {}", settings.dir.display())))?,
     };
-    check(&path, settings)
+    check(&path)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -215,7 +208,7 @@ pub struct Restored {
 /// Replaces the database with a verified backup, after a safety backup of the current state.
 pub fn restore(session: &Session, settings: &Settings, file: &Path) -> Result<Restored> {
     let grant = session.require(Permission::BackupRestore)?;
-    let checked = check(file, settings)?;
+    let checked = check(file)?;
     ensure_dir(&settings.dir)?;
     let safety = settings.dir.join(format!("{PREFIX}{}-pre-restore{SUFFIX}", Utc::now().format(STAMP)));
     let partial = settings.dir.join(format!(".pre-restore.{}.partial", std::process::id()));

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `rolo` binary on real SQLite files, one isolated world each.
+
+mod auth;
+mod backup;
+mod harness;
+mod matrix;
+mod misc;
+mod sentry;
+mod token_store;

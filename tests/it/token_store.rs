@@ -1,0 +1,112 @@
+//! The session token in a real OS keyring: GNOME Keyring's Secret Service on a private D-Bus
+//! session. `.ci/run` installs `gnome-keyring` and `dbus`; on CI a missing tool is a failure,
+//! elsewhere the test says it could not run.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+fn have(tool: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn with_the_keyring_store_no_file_holds_the_raw_token() {
+    if !(have("dbus-run-session") && have("gnome-keyring-daemon")) {
+        assert!(std::env::var("CI").is_err(), "CI must provide dbus-run-session and gnome-keyring-daemon");
+        eprintln!("SKIPPED: no dbus-run-session/gnome-keyring-daemon on this machine");
+        return;
+    }
+    let mut w = World::new();
+    w.init();
+    // Forget the file-store login made by init.
+    w.run(&["logout"]).ok();
+    let rolo = env!("CARGO_BIN_EXE_rolo");
+    let script = format!(
+        r#"set -e
+eval "$(printf '\n' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+printf '%s\n' "$PW" | "{rolo}" login --username admin --password-stdin
+"{rolo}" whoami --format json
+# A second command in the same session reads the token back from the keyring.
+"{rolo}" user list --format csv >/dev/null
+if command -v secret-tool >/dev/null; then secret-tool lookup service rolo username "db:$ROLO_DB_REAL" | head -c 20; echo; fi
+"#
+    );
+    let mut c = w.command();
+    c.env("ROLO_TOKEN_STORE", "keyring")
+        .env("PW", ADMIN_PASSWORD)
+        .env("ROLO_DB_REAL", std::fs::canonicalize(&w.db).expect("canonical"));
+    let mut c2 = Command::new("dbus-run-session");
+    c2.args(["--", "sh", "-c", &script]);
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => c2.env(k, v),
+            None => c2.env_remove(k),
+        };
+    }
+    let out = w.run_cmd(c2, None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\"username\": \"admin\""), "{out:?}");
+    assert!(out.stderr.contains("system keyring"), "login must say where the session went: {out:?}");
+    if have("secret-tool") {
+        assert!(out.stdout.contains("{\"access\":\"rolo_at_"), "the keyring holds the session: {out:?}");
+    }
+    // No file in Rolo's config and data directories, nor the database folder, holds a raw token.
+    checkpoint(&w.db);
+    let dirs = [
+        w.home().join("config").join("rolo"),
+        w.home().join("share").join("rolo"),
+        w.db.parent().expect("db dir").to_path_buf(),
+    ];
+    let files: Vec<_> = dirs.iter().flat_map(|d| files_under(d)).collect();
+    assert!(!files.is_empty());
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("rolo_at_") && !text.contains("rolo_rt_"), "raw token in {}", f.display());
+    }
+    assert!(
+        !files_under(&w.home().join("config")).iter().any(|p| p.extension().is_some_and(|e| e == "token")),
+        "no token file with the keyring store"
+    );
+}
+
+#[test]
+fn the_file_store_is_0600_and_announced_when_no_keyring_answers() {
+    let w = World::new();
+    let mut w = w;
+    w.run_stdin(
+        &[
+            "init",
+            "--admin-username",
+            ADMIN,
+            "--admin-email",
+            "admin@rolo.test",
+            "--admin-name",
+            "Ada",
+            "--password-stdin",
+        ],
+        ADMIN_PASSWORD,
+    )
+    .ok();
+    // Automatic choice with no D-Bus session at all: the file, with a warning.
+    let mut c = w.command();
+    c.env_remove("ROLO_TOKEN_STORE")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("XDG_RUNTIME_DIR", w.home().join("no-runtime"))
+        .args(["login", "--username", ADMIN, "--password-stdin"]);
+    let out = w.run_cmd(c, Some(ADMIN_PASSWORD)).ok();
+    assert!(out.stderr.contains("no system keyring is reachable"), "{out:?}");
+    let token_file = files_under(&w.home().join("config"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "token"))
+        .expect("token file");
+    assert_eq!(mode_of(&token_file), 0o600);
+    assert_eq!(mode_of(token_file.parent().expect("dir")), 0o700);
+    // Later commands find it without probing the keyring again.
+    let mut c = w.command();
+    c.env_remove("ROLO_TOKEN_STORE").env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus").arg("whoami");
+    w.run_cmd(c, None).ok();
+    let _ = w.token(ADMIN);
+}
