@@ -184,3 +184,50 @@ fn custom_roles_are_made_from_the_catalogue_and_builtin_roles_are_fixed() {
     assert_eq!(shown["permissions"], serde_json::json!(["audit:read", "user:read"]));
     assert_eq!(shown["holders"], serde_json::json!(["olga"]));
 }
+
+#[test]
+fn eight_processes_writing_at_once_never_see_a_locked_database() {
+    let mut w = World::new();
+    w.init();
+    let token = w.token(ADMIN);
+    let writers: Vec<_> = (0..8)
+        .map(|p| {
+            let mut commands = Vec::new();
+            for i in 0..6 {
+                let name = format!("w{p}u{i}");
+                let mut c = w.command();
+                c.env("ROLO_TOKEN", &token).env("ROLO_NEW_PASSWORD", "concurrent-password-1").args([
+                    "user",
+                    "create",
+                    "--username",
+                    &name,
+                    "--email",
+                    &format!("{name}@rolo.test"),
+                    "--name",
+                    &name,
+                    "--role",
+                    "sales",
+                ]);
+                commands.push(c);
+            }
+            std::thread::spawn(move || {
+                commands
+                    .into_iter()
+                    .map(|mut c| c.stdout(Stdio::null()).output().expect("run"))
+                    .filter(|o| !o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let failures: Vec<String> = writers.into_iter().flat_map(|t| t.join().expect("writer")).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    let n: i64 =
+        w.sql().query_row("SELECT count(*) FROM users WHERE username LIKE 'w%u%'", [], |r| r.get(0)).expect("count");
+    assert_eq!(n, 48, "every acknowledged write is there");
+    let audited: i64 = w
+        .sql()
+        .query_row("SELECT count(*) FROM audit_log WHERE action = 'user.create'", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(audited, 48);
+}
