@@ -4,6 +4,10 @@
 mod audit;
 mod auth;
 mod backup;
+mod client;
+mod contract;
+mod edit;
+mod event;
 mod init;
 pub mod output;
 mod prompt;
@@ -66,6 +70,15 @@ pub enum Command {
     Logout,
     /// Show who is logged in, with roles and permissions
     Whoami,
+    /// Clients, their companies and interactions
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Contracts with clients
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
+    /// Events organised under signed contracts
+    #[command(subcommand)]
+    Event(event::EventCommand),
     /// Staff and client accounts, and roles
     #[command(subcommand)]
     User(user::UserCommand),
@@ -208,6 +221,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Login(args) => auth::login(&ctx, args),
         Command::Logout => auth::logout(&ctx),
         Command::Whoami => auth::whoami(&ctx),
+        Command::Client(cmd) => client::run(&ctx, cmd),
+        Command::Contract(cmd) => contract::run(&ctx, cmd),
+        Command::Event(cmd) => event::run(&ctx, cmd),
         Command::User(cmd) => user::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Backup(cmd) => backup::run(&ctx, cmd),

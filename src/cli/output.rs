@@ -94,7 +94,8 @@ impl Output {
     }
 }
 
-fn new_table() -> Table {
+/// A table in the house style (boxes on a terminal, Markdown when piped).
+pub fn new_table() -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     if !io::stdout().is_terminal() {
@@ -124,6 +125,11 @@ fn cell(v: Option<&Value>, sep: &str, human: bool) -> String {
         Some(Value::Array(items)) => items.iter().map(|i| cell(Some(i), sep, human)).collect::<Vec<_>>().join(sep),
         Some(o @ Value::Object(_)) => o.to_string(),
     }
+}
+
+/// A stored instant as a person reads it, in their time zone.
+pub fn when(stored: &str) -> String {
+    time::parse_stored(stored).map(time::display_local).unwrap_or_else(|_| stored.to_string())
 }
 
 fn looks_like_instant(s: &str) -> bool {

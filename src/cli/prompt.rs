@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use dialoguer::{Confirm, Input, Password};
+use dialoguer::{Confirm, Editor, Input, Password, Select};
 
 use crate::secrets::Secret;
 use crate::{Error, Result};
@@ -36,6 +36,38 @@ impl Prompter {
             return Err(Error::usage(format!("missing {flag} (no terminal to ask on)")));
         }
         Input::<String>::new().with_prompt(label).interact_text().map_err(prompt_error)
+    }
+
+    /// An optional value: the flag's, or on a terminal a prompt that may be left empty.
+    pub fn optional(&self, given: Option<String>, label: &str) -> Result<Option<String>> {
+        if given.is_some() || !self.interactive {
+            return Ok(given);
+        }
+        let v = Input::<String>::new().with_prompt(label).allow_empty(true).interact_text().map_err(prompt_error)?;
+        Ok(Some(v).filter(|v| !v.trim().is_empty()))
+    }
+
+    /// One of `choices`: the flag's value, a select list on a terminal, or a usage error.
+    pub fn select(&self, given: Option<String>, label: &str, choices: &[&str], flag: &str) -> Result<String> {
+        if let Some(v) = given {
+            return Ok(v);
+        }
+        if !self.interactive {
+            return Err(Error::usage(format!("missing {flag} (one of: {})", choices.join(", "))));
+        }
+        let i = Select::new().with_prompt(label).items(choices).default(0).interact().map_err(prompt_error)?;
+        Ok(choices[i].to_string())
+    }
+
+    /// Opens `text` in `$EDITOR` (TOML); `None` when the user saved nothing new.
+    pub fn edit_toml(&self, text: &str, flags_hint: &str) -> Result<Option<String>> {
+        if !self.interactive {
+            return Err(Error::usage(format!(
+                "nothing to change: pass {flags_hint} (or run on a terminal to edit in $EDITOR)"
+            )));
+        }
+        let edited = Editor::new().extension(".toml").edit(text).map_err(prompt_error)?;
+        Ok(edited.filter(|e| e.trim() != text.trim()))
     }
 
     /// A new password, typed twice on a terminal.

@@ -85,6 +85,9 @@ pub struct CreateArgs {
     /// A role (repeat for several): admin, management, sales, support, marketing, client, or a custom role
     #[arg(long = "role", value_name = "ROLE")]
     roles: Vec<String>,
+    /// For a client account: the e-mail (or id) of its client contact
+    #[arg(long, value_name = "EMAIL")]
+    client: Option<String>,
     /// Read the password from the first line of stdin (else ROLO_NEW_PASSWORD, else a prompt)
     #[arg(long)]
     password_stdin: bool,
@@ -137,7 +140,10 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> Result<()> {
             let full_name = ctx.prompt.text(a.name, "Full name", "--name")?;
             let roles = if a.roles.is_empty() { vec![ctx.prompt.text(None, "Role", "--role")?] } else { a.roles };
             let password = new_password(ctx, a.password_stdin)?;
-            let created = user::create(&session, user::NewUser { username, email, full_name, roles, password })?;
+            let created = user::create(
+                &session,
+                user::NewUser { username, email, full_name, roles, client: a.client, password },
+            )?;
             ctx.out.status(format!("Created user `{}` ({}).", created.username, created.roles.join(", ")));
             ctx.out.record(&created, USER_RECORD)
         }

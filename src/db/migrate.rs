@@ -8,6 +8,7 @@ use crate::{Error, ErrorKind, Result};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("../../migrations/0001_foundation.sql")),
     ("0002_builtin_roles", include_str!("../../migrations/0002_builtin_roles.sql")),
+    ("0003_crm", include_str!("../../migrations/0003_crm.sql")),
 ];
 
 /// The schema version this binary writes.

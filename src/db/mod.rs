@@ -4,7 +4,15 @@
 
 pub mod audit;
 pub mod backup;
+pub mod client;
+pub mod company;
+pub mod contract;
+pub mod event;
+pub mod interaction;
 mod migrate;
+#[cfg(test)]
+mod plans;
+pub mod query;
 pub mod role;
 pub mod session;
 pub mod user;

@@ -14,6 +14,8 @@ pub struct User {
     pub full_name: String,
     pub email: String,
     pub roles: Vec<String>,
+    /// For a client account: the client contact it belongs to.
+    pub client_id: Option<i64>,
     pub active: bool,
     pub locked_until: Option<String>,
     pub last_login_at: Option<String>,
@@ -43,7 +45,7 @@ macro_rules! columns {
     () => {
         "u.id, u.username, u.full_name, u.email,
     (SELECT group_concat(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id),
-    u.active, u.locked_until, u.last_login_at, u.created_at, u.updated_at"
+    u.active, u.locked_until, u.last_login_at, u.created_at, u.updated_at, u.client_id"
     };
 }
 
@@ -62,6 +64,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         last_login_at: row.get(7)?,
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        client_id: row.get(10)?,
     })
 }
 
@@ -173,4 +176,17 @@ pub fn count_active_admins(r: &impl Read) -> Result<i64> {
         [],
         |row| row.get(0),
     )?)
+}
+
+/// Whether a client account is linked to this client contact.
+pub fn linked_to_client(r: &impl Read, client_id: i64) -> Result<bool> {
+    Ok(r.conn().query_row("SELECT EXISTS (SELECT 1 FROM users WHERE client_id = ?1)", [client_id], |row| row.get(0))?)
+}
+
+/// Links a client account to its client contact.
+pub fn link_client(tx: &Tx, id: i64, client_id: i64) -> Result<()> {
+    tx.conn()
+        .execute("UPDATE users SET client_id = ?2 WHERE id = ?1", params![id, client_id])
+        .map_err(|e| unique_violation(e, || "that client already has a client account".to_string()))?;
+    Ok(())
 }

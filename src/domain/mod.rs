@@ -1,5 +1,6 @@
 //! Plain types and rules with no I/O: the permission catalogue, validation, time.
 
+pub mod crm;
 pub mod permission;
 pub mod time;
 pub mod validate;

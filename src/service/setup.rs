@@ -76,6 +76,7 @@ const DEMO_STAFF: &[(&str, &str, &str, &str)] = &[
     ("bill", "Bill Boquet", "bill@epicevents.example", "sales"),
     ("kate", "Kate Hastroff", "kate@epicevents.example", "support"),
     ("alienor", "Aliénor Vichum", "alienor@epicevents.example", "support"),
+    ("sam", "Sam Seller", "sam@epicevents.example", "sales"),
     ("mark", "Mark Etting", "mark@epicevents.example", "marketing"),
     ("kevin", "Kevin Casey", "kevin@startup.io", "client"),
 ];
@@ -134,9 +135,233 @@ pub fn demo(db: &Db) -> Result<Vec<DemoAccount>> {
             let role = db::role::find(tx, role)?.ok_or_else(|| Error::internal("built-in role missing"))?;
             db::role::grant(tx, id, role.id, admin_id, &now)?;
         }
+        demo_crm(tx, &now)?;
         tx.set_meta("initialised_at", &now)?;
         tx.set_meta("demo", "1")?;
         audit_as(tx, None, "init.demo", "database", None, Outcome::Ok, Some("demo database created"), None, None)?;
         Ok(demo_accounts())
     })
+}
+
+/// The CRM part of the demo: the two events of seed 002 exactly (ids, contracts, clients,
+/// French location and notes), the client card of Kevin Casey, companies, leads at every stage
+/// and interactions.
+fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
+    use crate::domain::crm::phone;
+    let user = |name: &str| -> Result<i64> {
+        db::user::find_by_username(tx, name)?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))
+    };
+    let at = |s: &str| -> Result<String> { Ok(time::format_utc(time::parse_instant("date", s, Utc::now())?)) };
+    let (bill, sam, kate, alienor, mia) = (user("bill")?, user("sam")?, user("kate")?, user("alienor")?, user("mia")?);
+
+    let company = |name: &str, size: &str, industry: &str, btype: &str, country: &str, owner: i64| -> Result<i64> {
+        db::company::insert(
+            tx,
+            &db::company::Fields {
+                name: name.into(),
+                size: Some(size.into()),
+                industry: Some(industry.into()),
+                business_type: Some(btype.into()),
+                country: Some(country.into()),
+                currency: "EUR".into(),
+                sales_owner_id: Some(owner),
+                ..Default::default()
+            },
+            owner,
+            now,
+        )
+    };
+    let cool = company("Cool Startup LLC", "small", "Software", "B2B", "United States", bill)?;
+    let lou = company("Lou Bouzin", "medium", "Retail", "B2C", "France", bill)?;
+    let mufflins = company("Mairie de Mufflins", "small", "Public sector", "B2G", "France", sam)?;
+    let acme = company("Acme Événements", "large", "Hospitality", "B2B", "Belgique", sam)?;
+
+    let client = |name: &str,
+                  email: &str,
+                  tel: Option<&str>,
+                  company: Option<i64>,
+                  sales: i64,
+                  stage: &str,
+                  first: &str,
+                  last: Option<&str>|
+     -> Result<i64> {
+        let (phone, digits) = match tel {
+            Some(t) => {
+                let (p, d) = phone(t)?;
+                (Some(p), Some(d))
+            }
+            None => (None, None),
+        };
+        db::client::insert(
+            tx,
+            &db::client::Fields {
+                full_name: name.into(),
+                email: email.into(),
+                phone,
+                phone_digits: digits,
+                company_id: company,
+                sales_contact_id: Some(sales),
+                first_contact_at: at(first)?,
+                last_contact_at: last.map(at).transpose()?,
+            },
+            stage,
+            sales,
+            now,
+        )
+    };
+    let kevin = client(
+        "Kevin Casey",
+        "kevin@startup.io",
+        Some("+678 123 456 78"),
+        Some(cool),
+        bill,
+        "won",
+        "2021-04-18",
+        Some("2023-03-29"),
+    )?;
+    let john = client(
+        "John Ouick",
+        "john.ouick@gmail.com",
+        Some("+1 234 567 8901"),
+        None,
+        bill,
+        "won",
+        "2022-11-02",
+        Some("2023-05-20"),
+    )?;
+    let jacky = client(
+        "Jacky Blangier",
+        "jacky@loubouzin.grd",
+        Some("+ 666 12345"),
+        Some(lou),
+        bill,
+        "won",
+        "2022-09-12",
+        Some("2023-04-28"),
+    )?;
+    client(
+        "Agathe Mercier",
+        "agathe.mercier@mufflins.fr",
+        Some("+33 2 54 00 11 22"),
+        Some(mufflins),
+        sam,
+        "opportunity",
+        "2023-01-10",
+        None,
+    )?;
+    client(
+        "Léon Dupré",
+        "leon.dupre@acme-evenements.be",
+        Some("+32 2 555 01 02"),
+        Some(acme),
+        sam,
+        "qualified",
+        "2023-02-01",
+        None,
+    )?;
+    client("Zoë O'Brien", "zoe.obrien@example.ie", None, None, bill, "lead", "2023-03-15", None)?;
+    client("Marc Petit", "marc.petit@example.fr", None, None, sam, "subscriber", "2023-04-01", None)?;
+    client(
+        "Nina Schulz",
+        "nina.schulz@example.de",
+        Some("+49 30 1234567"),
+        None,
+        bill,
+        "lost",
+        "2022-06-06",
+        Some("2022-12-01"),
+    )?;
+
+    let contract = |id: Option<i64>, client: i64, total: i64, due: i64, signed: bool| -> Result<i64> {
+        db::contract::insert(
+            tx,
+            &db::contract::Fields {
+                id,
+                client_id: client,
+                total,
+                due,
+                currency: "EUR".into(),
+                signed_at: signed.then(|| now.to_string()),
+            },
+            mia,
+            now,
+        )
+    };
+    let c652 = contract(Some(652), john, 1_200_000, 300_000, true)?;
+    let c412 = contract(Some(412), jacky, 450_000, 0, true)?;
+    contract(None, kevin, 800_000, 800_000, false)?;
+
+    let event = |id: i64,
+                 contract: i64,
+                 name: &str,
+                 start: &str,
+                 end: &str,
+                 support: Option<i64>,
+                 location: &str,
+                 attendees: i64,
+                 notes: &str|
+     -> Result<i64> {
+        db::event::insert(
+            tx,
+            Some(id),
+            contract,
+            &db::event::Fields {
+                name: name.into(),
+                starts_at: at(start)?,
+                ends_at: at(end)?,
+                support_contact_id: support,
+                location: location.into(),
+                attendees,
+                notes: notes.into(),
+            },
+            bill,
+            now,
+        )
+    };
+    event(
+        109,
+        c652,
+        "John Ouick Wedding",
+        "4 Jun 2023 @ 1PM",
+        "5 Jun 2023 @ 2AM",
+        Some(kate),
+        "53 Rue du Château, 41120 Candé-sur-Beuvron, France",
+        75,
+        "Wedding starts at 3PM, by the river. Catering is organized, reception starts at 5PM. Kate needs to organize the DJ for after party.",
+    )?;
+    event(
+        1023,
+        c412,
+        "Lou Bouzin General Assembly",
+        "5 May 2023 @ 3PM",
+        "5 May 2023 @ 5PM",
+        Some(alienor),
+        "Salle des fêtes de Mufflins",
+        200,
+        "Assemblée générale des actionnaires (~200 personnes).",
+    )?;
+    event(
+        1024,
+        c412,
+        "Lou Bouzin Summer Party",
+        "7 Jul 2023 @ 7PM",
+        "8 Jul 2023 @ 1AM",
+        None,
+        "Jardin des Plantes, Nantes",
+        120,
+        "",
+    )?;
+
+    for (client, kind, when, notes, by) in [
+        (kevin, "meeting", "2021-04-18 10:00", "First meeting at their office.", bill),
+        (kevin, "phone_call", "2023-03-29 15:30", "Wants a quote for the product launch.", bill),
+        (john, "email", "2023-05-20 09:00", "Sent the wedding timeline.", bill),
+        (jacky, "event_attendance", "2023-04-28 18:00", "Visited the Salle des fêtes.", bill),
+        (jacky, "support_request", "2023-05-02 11:00", "Needs a projector for the assembly.", kate),
+    ] {
+        db::interaction::insert(tx, client, kind, &at(when)?, notes, by, now)?;
+    }
+    let kevin_account = user("kevin")?;
+    db::user::link_client(tx, kevin_account, kevin)?;
+    Ok(())
 }

@@ -55,6 +55,8 @@ pub struct NewUser {
     pub email: String,
     pub full_name: String,
     pub roles: Vec<String>,
+    /// For a client account: the e-mail (or id) of its client contact.
+    pub client: Option<String>,
     pub password: Secret<String>,
 }
 
@@ -69,6 +71,15 @@ pub fn create(session: &Session, input: NewUser) -> Result<User> {
     }
     let roles = input.roles.iter().map(|r| role_for_assignment(session, r)).collect::<Result<Vec<_>>>()?;
     check_role_mix(roles.iter().map(|r| r.name.as_str()))?;
+    let client_id = match &input.client {
+        Some(key) if roles.iter().any(|r| r.name == CLIENT_ROLE) => Some(
+            super::refs::client(session.db(), key)
+                .map_err(|_| Error::invalid("client", format!("there is no client contact `{}`", key.trim())))?
+                .id,
+        ),
+        Some(_) => return Err(Error::invalid("client", "only a client account (role `client`) is linked to a client")),
+        None => None,
+    };
     let hash = auth::hash_password(&input.password)?;
     let now = time::format_utc(Utc::now());
     let actor = session.actor().id;
@@ -86,6 +97,9 @@ pub fn create(session: &Session, input: NewUser) -> Result<User> {
         )?;
         for role in &roles {
             db::role::grant(tx, id, role.id, Some(actor), &now)?;
+        }
+        if let Some(client_id) = client_id {
+            db::user::link_client(tx, id, client_id)?;
         }
         let user = reload(tx, id)?;
         grant.audit(tx, "user.create", "user", Some(id), None, Some(&user))?;

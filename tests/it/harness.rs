@@ -14,6 +14,8 @@ pub struct World {
     pub dir: TempDir,
     pub db: PathBuf,
     tokens: HashMap<String, String>,
+    /// Made by `init --demo`: accounts use the demo passwords.
+    demo: bool,
 }
 
 #[derive(Debug)]
@@ -49,7 +51,19 @@ impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("data").join("rolo.db");
-        World { dir, db, tokens: HashMap::new() }
+        World { dir, db, tokens: HashMap::new(), demo: false }
+    }
+
+    /// A world on the demo database (`rolo init --demo`).
+    pub fn demo() -> World {
+        let mut w = World::new();
+        w.run(&["init", "--demo"]).ok();
+        w.demo = true;
+        w
+    }
+
+    fn password(&self, user: &str) -> String {
+        if self.demo { format!("{user}-demo-password") } else { password_of(user) }
     }
 
     /// A world copied from another one's files (for cheap fresh copies of a prepared state).
@@ -58,7 +72,7 @@ impl World {
         let w = World::new();
         std::fs::create_dir_all(w.db.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&other.db, &w.db).expect("copy db");
-        World { tokens: other.tokens.clone(), ..w }
+        World { tokens: other.tokens.clone(), demo: other.demo, ..w }
     }
 
     pub fn home(&self) -> &Path {
@@ -133,7 +147,7 @@ impl World {
             return t.clone();
         }
         let out = self
-            .run_stdin(&["login", "--username", user, "--password-stdin", "--print-token"], &password_of(user))
+            .run_stdin(&["login", "--username", user, "--password-stdin", "--print-token"], &self.password(user))
             .ok();
         let t = out.stdout.trim().to_string();
         assert!(t.starts_with("rolo_at_"), "{out:?}");
@@ -162,7 +176,7 @@ impl World {
     }
 
     pub fn login(&self, user: &str) -> Out {
-        self.run_stdin(&["login", "--username", user, "--password-stdin"], &password_of(user))
+        self.run_stdin(&["login", "--username", user, "--password-stdin"], &self.password(user))
     }
 
     /// Creates a user with the given roles (as the admin) and the standard password.

@@ -2,6 +2,7 @@
 
 mod auth;
 mod backup;
+mod crm;
 mod harness;
 mod matrix;
 mod misc;

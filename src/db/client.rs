@@ -1,0 +1,245 @@
+//! Clients (contact persons), their lifecycle stage history, and the search index.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::query::{Query, fts_phrase};
+use super::{Read, Tx, unique_violation};
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub company_id: Option<i64>,
+    pub company: Option<String>,
+    pub sales_contact_id: Option<i64>,
+    pub sales_contact: Option<String>,
+    pub sales_contact_name: Option<String>,
+    pub stage: String,
+    pub customer: bool,
+    pub first_contact_at: String,
+    pub last_contact_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub phone_digits: Option<String>,
+    pub company_id: Option<i64>,
+    pub sales_contact_id: Option<i64>,
+    pub first_contact_at: String,
+    pub last_contact_at: Option<String>,
+}
+
+macro_rules! select {
+    () => {
+        "SELECT c.id, c.full_name, c.email, c.phone, c.company_id, co.name, c.sales_contact_id, u.username,
+            u.full_name, c.stage, c.first_contact_at, c.last_contact_at, c.created_at, c.updated_at
+         FROM clients c LEFT JOIN companies co ON co.id = c.company_id LEFT JOIN users u ON u.id = c.sales_contact_id"
+    };
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
+    let stage: String = r.get(9)?;
+    Ok(Client {
+        id: r.get(0)?,
+        full_name: r.get(1)?,
+        email: r.get(2)?,
+        phone: r.get(3)?,
+        company_id: r.get(4)?,
+        company: r.get(5)?,
+        sales_contact_id: r.get(6)?,
+        sales_contact: r.get(7)?,
+        sales_contact_name: r.get(8)?,
+        customer: stage == "won",
+        stage,
+        first_contact_at: r.get(10)?,
+        last_contact_at: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+pub fn get(r: &impl Read, id: i64) -> Result<Option<Client>> {
+    Ok(r.conn().query_row(concat!(select!(), " WHERE c.id = ?1"), [id], from_row).optional()?)
+}
+
+pub fn find_by_email(r: &impl Read, email: &str) -> Result<Option<Client>> {
+    Ok(r.conn().query_row(concat!(select!(), " WHERE c.email = ?1"), [email.trim()], from_row).optional()?)
+}
+
+pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {
+    Ok(r.conn().query_row(
+        "SELECT full_name, email, phone, phone_digits, company_id, sales_contact_id, first_contact_at, last_contact_at
+         FROM clients WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Fields {
+                full_name: r.get(0)?,
+                email: r.get(1)?,
+                phone: r.get(2)?,
+                phone_digits: r.get(3)?,
+                company_id: r.get(4)?,
+                sales_contact_id: r.get(5)?,
+                first_contact_at: r.get(6)?,
+                last_contact_at: r.get(7)?,
+            })
+        },
+    )?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub sales_contact_id: Option<i64>,
+    pub stage: Option<String>,
+    pub company_id: Option<i64>,
+    pub search: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The listing query, exposed so a test can check its plan uses indexes.
+pub fn list_query(f: &Filter) -> Query {
+    let mut q = Query::new(select!());
+    q.push(" WHERE 1");
+    if let Some(id) = f.sales_contact_id {
+        q.bind(" AND c.sales_contact_id = ?", id);
+    }
+    if let Some(s) = &f.stage {
+        q.bind(" AND c.stage = ?", s.clone());
+    }
+    if let Some(id) = f.company_id {
+        q.bind(" AND c.company_id = ?", id);
+    }
+    if let Some(text) = &f.search {
+        match fts_phrase(text) {
+            Some(phrase) => {
+                q.bind(" AND c.id IN (SELECT rowid FROM clients_search WHERE clients_search MATCH ?)", phrase)
+            }
+            // Shorter than a trigram: a plain scan, still bound.
+            None => q.bind(
+                " AND instr(lower(c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '')), lower(?)) > 0",
+                text.trim().to_string(),
+            ),
+        };
+    }
+    q.push(" ORDER BY c.full_name, c.id");
+    q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
+    q
+}
+
+pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Client>> {
+    let q = list_query(f);
+    let mut stmt = r.conn().prepare_cached(q.sql())?;
+    let rows = stmt.query_map(q.params().as_slice(), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn email_taken(f: &Fields) -> String {
+    format!("a client with the e-mail `{}` already exists", f.email)
+}
+
+pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i64> {
+    tx.conn()
+        .execute(
+            "INSERT INTO clients (full_name, email, phone, phone_digits, company_id, sales_contact_id, stage,
+                first_contact_at, last_contact_at, created_at, created_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)",
+            params![
+                f.full_name,
+                f.email,
+                f.phone,
+                f.phone_digits,
+                f.company_id,
+                f.sales_contact_id,
+                stage,
+                f.first_contact_at,
+                f.last_contact_at,
+                now,
+                by
+            ],
+        )
+        .map_err(|e| unique_violation(e, || email_taken(f)))?;
+    let id = tx.conn().last_insert_rowid();
+    record_stage(tx, id, None, stage, by, now)?;
+    Ok(id)
+}
+
+pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
+    tx.conn()
+        .execute(
+            "UPDATE clients SET full_name = ?2, email = ?3, phone = ?4, phone_digits = ?5, company_id = ?6,
+                sales_contact_id = ?7, first_contact_at = ?8, last_contact_at = ?9, updated_at = ?10
+             WHERE id = ?1",
+            params![
+                id,
+                f.full_name,
+                f.email,
+                f.phone,
+                f.phone_digits,
+                f.company_id,
+                f.sales_contact_id,
+                f.first_contact_at,
+                f.last_contact_at,
+                now
+            ],
+        )
+        .map_err(|e| unique_violation(e, || email_taken(f)))?;
+    Ok(())
+}
+
+/// Moves a client to another stage and records the change.
+pub fn set_stage(tx: &Tx, id: i64, from: &str, to: &str, by: i64, now: &str) -> Result<()> {
+    tx.conn().execute("UPDATE clients SET stage = ?2, updated_at = ?3 WHERE id = ?1", params![id, to, now])?;
+    record_stage(tx, id, Some(from), to, by, now)
+}
+
+fn record_stage(tx: &Tx, id: i64, from: Option<&str>, to: &str, by: i64, now: &str) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO client_stage_history (client_id, from_stage, to_stage, at, by_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, from, to, now, by],
+    )?;
+    Ok(())
+}
+
+/// Moves "last contact" forward (never back).
+pub fn touch_last_contact(tx: &Tx, id: i64, at: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE clients SET last_contact_at = ?2 WHERE id = ?1 AND (last_contact_at IS NULL OR last_contact_at < ?2)",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageChange {
+    pub from: Option<String>,
+    pub to: String,
+    pub at: String,
+    pub by: Option<String>,
+}
+
+pub fn stage_history(r: &impl Read, id: i64) -> Result<Vec<StageChange>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT h.from_stage, h.to_stage, h.at, u.username FROM client_stage_history h
+         LEFT JOIN users u ON u.id = h.by_id WHERE h.client_id = ?1 ORDER BY h.at, h.id",
+    )?;
+    let rows =
+        stmt.query_map([id], |r| Ok(StageChange { from: r.get(0)?, to: r.get(1)?, at: r.get(2)?, by: r.get(3)? }))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn contract_count(r: &impl Read, id: i64) -> Result<i64> {
+    Ok(r.conn().query_row("SELECT count(*) FROM contracts WHERE client_id = ?1", [id], |r| r.get(0))?)
+}
+
+pub fn delete(tx: &Tx, id: i64) -> Result<()> {
+    tx.conn().execute("DELETE FROM clients WHERE id = ?1", [id])?;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Every listing filter of CLI.md is served by an index: checked on the real query text with
+//! `EXPLAIN QUERY PLAN`.
+
+use super::query::Query;
+use super::{Db, Read, client, contract, event, interaction};
+
+fn plan(db: &Db, q: &Query) -> Vec<String> {
+    let sql = format!("EXPLAIN QUERY PLAN {}", q.sql());
+    let mut stmt = db.conn().prepare(&sql).expect("prepare");
+    stmt.query_map(q.params().as_slice(), |r| r.get::<_, String>(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// A plan is index-served when no step reads a whole table without an index.
+fn full_scans(lines: &[String]) -> Vec<&String> {
+    lines.iter().filter(|l| l.starts_with("SCAN") && !l.contains("USING") && !l.contains("VIRTUAL TABLE")).collect()
+}
+
+#[test]
+fn every_listing_filter_uses_an_index() {
+    let db = Db::open_in_memory().expect("db");
+    let cases: Vec<(&str, Query)> = vec![
+        (
+            "client --mine/--sales",
+            client::list_query(&client::Filter { sales_contact_id: Some(1), limit: Some(20), ..Default::default() }),
+        ),
+        (
+            "client --stage",
+            client::list_query(&client::Filter { stage: Some("lead".into()), limit: Some(20), ..Default::default() }),
+        ),
+        (
+            "client --company",
+            client::list_query(&client::Filter { company_id: Some(1), limit: Some(20), ..Default::default() }),
+        ),
+        (
+            "client --search",
+            client::list_query(&client::Filter { search: Some("Casey".into()), limit: Some(20), ..Default::default() }),
+        ),
+        ("client (all, by name)", client::list_query(&client::Filter { limit: Some(20), ..Default::default() })),
+        (
+            "contract --unsigned",
+            contract::list_query(&contract::Filter { signed: Some(false), limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "contract --signed",
+            contract::list_query(&contract::Filter { signed: Some(true), limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "contract --unpaid",
+            contract::list_query(&contract::Filter { unpaid: true, limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "contract --mine",
+            contract::list_query(&contract::Filter {
+                sales_contact_id: Some(1),
+                limit: Some(50),
+                ..Default::default()
+            }),
+        ),
+        (
+            "contract --client",
+            contract::list_query(&contract::Filter { client_id: Some(1), limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "event --no-support",
+            event::list_query(&event::Filter { no_support: true, limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "event --mine/--support",
+            event::list_query(&event::Filter { support_contact_id: Some(1), limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "event --contract",
+            event::list_query(&event::Filter { contract_id: Some(1), limit: Some(50), ..Default::default() }),
+        ),
+        (
+            "event --from --to",
+            event::list_query(&event::Filter {
+                from: Some("2023-01-01".into()),
+                to: Some("2023-02-01".into()),
+                limit: Some(50),
+                ..Default::default()
+            }),
+        ),
+        (
+            "interaction --client",
+            interaction::list_query(&interaction::Filter { client_id: Some(1), limit: Some(50), ..Default::default() }),
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (name, q) in &cases {
+        let lines = plan(&db, q);
+        eprintln!("{name}: {lines:?}");
+        if !full_scans(&lines).is_empty() {
+            bad.push(format!("{name}: {lines:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "full table scans:\n{}", bad.join("\n"));
+}

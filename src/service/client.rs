@@ -1,0 +1,390 @@
+//! Clients (contact persons): their card, lifecycle stage, interactions. A user who creates a
+//! client becomes its sales contact; "own" means "I am the sales contact".
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::authz::{Grant, Session};
+use super::{company, refs};
+use crate::db::{self, Tx};
+use crate::domain::crm::{InteractionKind, Stage, phone};
+use crate::domain::{Permission, time, validate};
+use crate::{Error, Result};
+
+pub use db::client::{Client, StageChange};
+pub use db::interaction::Interaction;
+
+/// A client with what a person wants at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientDetail {
+    #[serde(flatten)]
+    pub client: Client,
+    pub contracts: Vec<db::contract::Contract>,
+    pub interactions: Vec<Interaction>,
+    pub stage_history: Vec<StageChange>,
+}
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub mine: bool,
+    pub stage: Option<String>,
+    pub company: Option<String>,
+    pub sales: Option<String>,
+    pub search: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Client>> {
+    session.require(Permission::ClientRead)?;
+    let db = session.db();
+    let sales_contact_id = match (&f.sales, f.mine) {
+        (Some(u), _) => Some(refs::staff(db, "sales", u, None)?.id),
+        (None, true) => Some(session.actor().id),
+        (None, false) => None,
+    };
+    let company_id = match &f.company {
+        Some(c) => match refs::company(db, c) {
+            Ok(co) => Some(co.id),
+            // An unknown company filters everything out; it is not an error.
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let stage = f.stage.as_deref().map(|s| s.parse::<Stage>()).transpose()?;
+    db::client::list(
+        db,
+        &db::client::Filter {
+            sales_contact_id,
+            stage: stage.map(|s| s.as_str().to_string()),
+            company_id,
+            search: f.search.clone().filter(|s| !s.trim().is_empty()),
+            limit: f.limit,
+        },
+    )
+}
+
+pub fn show(session: &Session, key: &str) -> Result<ClientDetail> {
+    session.require(Permission::ClientRead)?;
+    let db = session.db();
+    let client = refs::client(db, key)?;
+    let contracts = if session.can(Permission::ContractRead) {
+        db::contract::list(db, &db::contract::Filter { client_id: Some(client.id), ..Default::default() })?
+    } else {
+        Vec::new()
+    };
+    let interactions = if session.can(Permission::InteractionRead) {
+        db::interaction::list(
+            db,
+            &db::interaction::Filter { client_id: Some(client.id), limit: Some(5), ..Default::default() },
+        )?
+    } else {
+        Vec::new()
+    };
+    let stage_history = db::client::stage_history(db, client.id)?;
+    Ok(ClientDetail { client, contracts, interactions, stage_history })
+}
+
+/// What a person may set on a client. `None` leaves a field alone; an empty string clears an
+/// optional one (phone, company, last contact).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub sales_contact: Option<String>,
+    pub stage: Option<String>,
+    pub first_contact: Option<String>,
+    pub last_contact: Option<String>,
+}
+
+impl ClientInput {
+    pub fn from_client(c: &Client) -> Self {
+        ClientInput {
+            name: Some(c.full_name.clone()),
+            email: Some(c.email.clone()),
+            phone: c.phone.clone(),
+            company: c.company.clone(),
+            sales_contact: c.sales_contact.clone(),
+            stage: Some(c.stage.clone()),
+            first_contact: Some(c.first_contact_at.clone()),
+            last_contact: c.last_contact_at.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.email.is_none()
+            && self.phone.is_none()
+            && self.company.is_none()
+            && self.sales_contact.is_none()
+            && self.stage.is_none()
+            && self.first_contact.is_none()
+            && self.last_contact.is_none()
+    }
+}
+
+/// The company named on a client: an existing one, or one to create in the same transaction
+/// (when the user may create companies).
+enum CompanyRef<'s> {
+    Existing(i64),
+    New(String, Grant<'s>),
+}
+
+fn company_for<'s>(session: &'s Session, name: &str) -> Result<CompanyRef<'s>> {
+    match refs::company(session.db(), name) {
+        Ok(c) => Ok(CompanyRef::Existing(c.id)),
+        Err(e) if e.kind() == crate::ErrorKind::NotFound && session.can(Permission::CompanyCreate) => {
+            let name = validate::text("company", name, 200)?;
+            Ok(CompanyRef::New(name, session.require(Permission::CompanyCreate)?))
+        }
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => Err(Error::invalid(
+            "company",
+            format!("there is no company `{}` (and you may not create one)", name.trim()),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+impl CompanyRef<'_> {
+    fn resolve(&self, session: &Session, tx: &Tx, now: &str) -> Result<i64> {
+        match self {
+            CompanyRef::Existing(id) => Ok(*id),
+            CompanyRef::New(name, grant) => company::insert_in(session, grant, tx, name, now),
+        }
+    }
+}
+
+fn merge(
+    session: &Session,
+    mut f: db::client::Fields,
+    input: &ClientInput,
+    now: chrono::DateTime<Utc>,
+) -> Result<db::client::Fields> {
+    if let Some(n) = &input.name {
+        f.full_name = validate::text("name", n, 200)?;
+    }
+    if let Some(e) = &input.email {
+        f.email = validate::email("email", e)?;
+    }
+    match input.phone.as_deref().map(str::trim) {
+        Some("") => (f.phone, f.phone_digits) = (None, None),
+        Some(p) => {
+            let (shown, digits) = phone(p)?;
+            (f.phone, f.phone_digits) = (Some(shown), Some(digits));
+        }
+        None => {}
+    }
+    if let Some(s) = &input.sales_contact {
+        f.sales_contact_id = match s.trim() {
+            "" => None,
+            u => Some(refs::staff(session.db(), "sales contact", u, None)?.id),
+        };
+    }
+    if let Some(d) = &input.first_contact {
+        f.first_contact_at = time::format_utc(time::parse_instant("first contact", d, now)?);
+    }
+    match input.last_contact.as_deref().map(str::trim) {
+        Some("") => f.last_contact_at = None,
+        Some(d) => f.last_contact_at = Some(time::format_utc(time::parse_instant("last contact", d, now)?)),
+        None => {}
+    }
+    Ok(f)
+}
+
+/// Creates a client; the creator becomes its sales contact. A company named but unknown is
+/// created on the way when the user may create companies.
+pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
+    let grant = session.require(Permission::ClientCreate)?;
+    let now = Utc::now();
+    let stamp = time::format_utc(now);
+    let name = input.name.as_deref().ok_or_else(|| Error::usage("a client needs --name"))?;
+    let email = input.email.as_deref().ok_or_else(|| Error::usage("a client needs --email"))?;
+    if input.sales_contact.is_some() {
+        return Err(Error::usage(
+            "the creator becomes the sales contact; reassign with `client update --sales-contact`",
+        ));
+    }
+    let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?.unwrap_or(Stage::Lead);
+    let base = db::client::Fields {
+        full_name: name.to_string(),
+        email: email.to_string(),
+        phone: None,
+        phone_digits: None,
+        company_id: None,
+        sales_contact_id: Some(session.actor().id),
+        first_contact_at: stamp.clone(),
+        last_contact_at: None,
+    };
+    let mut fields = merge(session, base, &ClientInput { company: None, ..input.clone() }, now)?;
+    if db::client::find_by_email(session.db(), &fields.email)?.is_some() {
+        return Err(Error::conflict(format!("a client with the e-mail `{}` already exists", fields.email)));
+    }
+    let company = input
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| company_for(session, c))
+        .transpose()?;
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        if let Some(c) = &company {
+            fields.company_id = Some(c.resolve(session, tx, &stamp)?);
+        }
+        let id = db::client::insert(tx, &fields, stage.as_str(), actor, &stamp)?;
+        let client = reload(tx, id)?;
+        grant.audit(tx, "client.create", "client", Some(id), None, Some(&client))?;
+        Ok(client)
+    })
+}
+
+fn reload(tx: &Tx, id: i64) -> Result<Client> {
+    db::client::get(tx, id)?.ok_or_else(|| Error::internal("client vanished inside its own transaction"))
+}
+
+/// The permission to change a client: any client, or my own.
+fn require_update<'s>(session: &'s Session, client: &Client) -> Result<Grant<'s>> {
+    session.require_scoped(
+        Permission::ClientUpdateAny,
+        Permission::ClientUpdateOwn,
+        client.sales_contact_id == Some(session.actor().id),
+        "client",
+        Some(client.id),
+    )
+}
+
+pub fn update(session: &Session, key: &str, input: &ClientInput) -> Result<Client> {
+    session.require(Permission::ClientRead)?;
+    let before = refs::client(session.db(), key)?;
+    let grant = require_update(session, &before)?;
+    if input.sales_contact.is_some() && !session.can(Permission::ClientUpdateAny) {
+        return Err(session.deny(Permission::ClientUpdateAny, "client", Some(before.id), "changing the sales contact"));
+    }
+    let now = Utc::now();
+    let mut fields = merge(
+        session,
+        db::client::fields_of(session.db(), before.id)?,
+        &ClientInput { company: None, ..input.clone() },
+        now,
+    )?;
+    let company = match input.company.as_deref().map(str::trim) {
+        Some("") => {
+            fields.company_id = None;
+            None
+        }
+        Some(c) => Some(company_for(session, c)?),
+        None => None,
+    };
+    let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?;
+    let stamp = time::format_utc(now);
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        if let Some(c) = &company {
+            fields.company_id = Some(c.resolve(session, tx, &stamp)?);
+        }
+        db::client::update(tx, before.id, &fields, &stamp)?;
+        if let Some(s) = stage.filter(|s| s.as_str() != before.stage) {
+            db::client::set_stage(tx, before.id, &before.stage, s.as_str(), actor, &stamp)?;
+        }
+        let after = reload(tx, before.id)?;
+        grant.audit(tx, "client.update", "client", Some(before.id), Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+/// Moves a client along its lifecycle; the change is kept in the stage history.
+pub fn set_stage(session: &Session, key: &str, stage: &str) -> Result<Client> {
+    session.require(Permission::ClientRead)?;
+    let before = refs::client(session.db(), key)?;
+    let grant = require_update(session, &before)?;
+    let stage = stage.parse::<Stage>()?;
+    if stage.as_str() == before.stage {
+        return Err(Error::conflict(format!("client {} is already at stage `{stage}`", before.id)));
+    }
+    let stamp = time::format_utc(Utc::now());
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        db::client::set_stage(tx, before.id, &before.stage, stage.as_str(), actor, &stamp)?;
+        let after = reload(tx, before.id)?;
+        grant.audit(tx, "client.stage", "client", Some(before.id), Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+/// Deletes a client with no contracts (contracts are financial records and are kept).
+pub fn delete(session: &Session, key: &str) -> Result<Client> {
+    let grant = session.require(Permission::ClientDelete)?;
+    let before = refs::client(session.db(), key)?;
+    if db::client::contract_count(session.db(), before.id)? > 0 {
+        return Err(Error::conflict(format!("client {} has contracts and cannot be deleted", before.id)));
+    }
+    grant.write(|tx| {
+        if db::user::linked_to_client(tx, before.id)? {
+            return Err(Error::conflict(format!("client {} has a client account; deactivate it instead", before.id)));
+        }
+        db::client::delete(tx, before.id)?;
+        grant.audit(tx, "client.delete", "client", Some(before.id), Some(&before), None)?;
+        Ok(before.clone())
+    })
+}
+
+#[derive(Debug)]
+pub struct NewInteraction {
+    pub client: String,
+    pub kind: String,
+    pub at: Option<String>,
+    pub notes: String,
+}
+
+/// Logs an interaction; the client's "last contact" moves forward to it.
+pub fn add_interaction(session: &Session, input: &NewInteraction) -> Result<Interaction> {
+    let grant = session.require(Permission::InteractionCreate)?;
+    let client = refs::client(session.db(), &input.client)?;
+    let kind = input.kind.parse::<InteractionKind>()?;
+    let now = Utc::now();
+    let at = match &input.at {
+        Some(d) => time::parse_instant("date", d, now)?,
+        None => now,
+    };
+    let notes = if input.notes.trim().is_empty() {
+        String::new()
+    } else {
+        validate::text("notes", &input.notes.replace(['\n', '\t'], " "), 10_000)
+            .map(|_| input.notes.trim().to_string())?
+    };
+    let (at, stamp) = (time::format_utc(at), time::format_utc(now));
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        let id = db::interaction::insert(tx, client.id, kind.as_str(), &at, &notes, actor, &stamp)?;
+        db::client::touch_last_contact(tx, client.id, &at)?;
+        let created = db::interaction::get(tx, id)?;
+        grant.audit(tx, "interaction.create", "interaction", Some(id), None, Some(&created))?;
+        Ok(created)
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct InteractionFilter {
+    pub client: Option<String>,
+    pub mine: bool,
+    pub kind: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub fn list_interactions(session: &Session, f: &InteractionFilter) -> Result<Vec<Interaction>> {
+    session.require(Permission::InteractionRead)?;
+    let client_id = f.client.as_deref().map(|c| refs::client(session.db(), c)).transpose()?.map(|c| c.id);
+    let kind = f.kind.as_deref().map(str::parse::<InteractionKind>).transpose()?;
+    db::interaction::list(
+        session.db(),
+        &db::interaction::Filter {
+            client_id,
+            author_id: f.mine.then_some(session.actor().id),
+            kind: kind.map(|k| k.as_str().to_string()),
+            limit: f.limit,
+        },
+    )
+}

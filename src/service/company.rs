@@ -1,0 +1,191 @@
+//! Companies: every field of seed 001, enums checked, the sales owner as the "own" scope.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::authz::{Grant, Session};
+use super::refs;
+use crate::db::{self, Tx};
+use crate::domain::crm::{BusinessType, CompanySize, Money, currency, website};
+use crate::domain::{Permission, time, validate};
+use crate::{Error, Result};
+
+pub use db::company::Company;
+
+/// What a person may set on a company. `None` leaves a field alone; an empty string clears it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyInput {
+    pub name: Option<String>,
+    pub logo: Option<String>,
+    pub size: Option<String>,
+    pub industry: Option<String>,
+    pub business_type: Option<String>,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    pub time_zone: Option<String>,
+    pub total_income: Option<String>,
+    pub currency: Option<String>,
+    pub sales_owner: Option<String>,
+}
+
+impl CompanyInput {
+    /// The current values, for editing in `$EDITOR`.
+    pub fn from_company(c: &Company) -> Self {
+        CompanyInput {
+            name: Some(c.name.clone()),
+            logo: c.logo.clone(),
+            size: c.size.clone(),
+            industry: c.industry.clone(),
+            business_type: c.business_type.clone(),
+            country: c.country.clone(),
+            website: c.website.clone(),
+            time_zone: c.time_zone.clone(),
+            total_income: c.total_income.clone(),
+            currency: Some(c.currency.clone()),
+            sales_owner: c.sales_owner.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.logo.is_none()
+            && self.size.is_none()
+            && self.industry.is_none()
+            && self.business_type.is_none()
+            && self.country.is_none()
+            && self.website.is_none()
+            && self.time_zone.is_none()
+            && self.total_income.is_none()
+            && self.currency.is_none()
+            && self.sales_owner.is_none()
+    }
+}
+
+/// `Some("")` clears, `Some(x)` sets after `check`, `None` keeps `current`.
+fn apply<T>(current: Option<T>, given: &Option<String>, check: impl FnOnce(&str) -> Result<T>) -> Result<Option<T>> {
+    match given.as_deref().map(str::trim) {
+        None => Ok(current),
+        Some("") => Ok(None),
+        Some(v) => check(v).map(Some),
+    }
+}
+
+fn time_zone(v: &str) -> Result<String> {
+    let ok = v == "UTC"
+        || (v.contains('/')
+            && v.split('/')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(Error::invalid("time zone", format!("`{v}` must be an IANA name such as Europe/Paris")))
+    }
+}
+
+fn merge(session: &Session, mut f: db::company::Fields, input: &CompanyInput) -> Result<db::company::Fields> {
+    if let Some(name) = &input.name {
+        f.name = validate::text("name", name, 200)?;
+    }
+    f.logo = apply(f.logo, &input.logo, |v| validate::text("logo", v, 500))?;
+    f.size = apply(f.size, &input.size, |v| v.parse::<CompanySize>().map(|s| s.as_str().to_string()))?;
+    f.industry = apply(f.industry, &input.industry, |v| validate::text("industry", v, 100))?;
+    f.business_type =
+        apply(f.business_type, &input.business_type, |v| v.parse::<BusinessType>().map(|s| s.as_str().to_string()))?;
+    f.country = apply(f.country, &input.country, |v| validate::text("country", v, 100))?;
+    f.website = apply(f.website, &input.website, website)?;
+    f.time_zone = apply(f.time_zone, &input.time_zone, time_zone)?;
+    f.total_income = apply(f.total_income, &input.total_income, |v| Money::parse("total income", v).map(|m| m.minor))?;
+    if let Some(c) = &input.currency {
+        f.currency = currency(c)?;
+    }
+    f.sales_owner_id = apply(f.sales_owner_id, &input.sales_owner, |v| {
+        refs::staff(session.db(), "sales owner", v, None).map(|u| u.id)
+    })?;
+    Ok(f)
+}
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub mine: bool,
+    pub search: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Company>> {
+    session.require(Permission::CompanyRead)?;
+    db::company::list(
+        session.db(),
+        &db::company::Filter {
+            owner_id: f.mine.then_some(session.actor().id),
+            search: f.search.clone().filter(|s| !s.trim().is_empty()),
+            limit: f.limit,
+        },
+    )
+}
+
+pub fn show(session: &Session, key: &str) -> Result<Company> {
+    session.require(Permission::CompanyRead)?;
+    refs::company(session.db(), key)
+}
+
+/// Creates a company; a sales user who creates one becomes its sales owner.
+pub fn create(session: &Session, input: &CompanyInput) -> Result<Company> {
+    let grant = session.require(Permission::CompanyCreate)?;
+    let name = input.name.as_deref().ok_or_else(|| Error::usage("a company needs --name"))?;
+    let actor = session.actor();
+    let default_owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
+    let base = db::company::Fields {
+        name: name.to_string(),
+        currency: "EUR".into(),
+        sales_owner_id: default_owner,
+        ..Default::default()
+    };
+    let fields = merge(session, base, input)?;
+    let now = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        let id = db::company::insert(tx, &fields, actor.id, &now)?;
+        let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
+        grant.audit(tx, "company.create", "company", Some(id), None, Some(&company))?;
+        Ok(company)
+    })
+}
+
+/// Creates a company by name inside a caller's transaction (a client naming a new company).
+pub(super) fn insert_in(session: &Session, grant: &Grant, tx: &Tx, name: &str, now: &str) -> Result<i64> {
+    let actor = session.actor();
+    let default_owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
+    let fields = db::company::Fields {
+        name: name.to_string(),
+        currency: "EUR".into(),
+        sales_owner_id: default_owner,
+        ..Default::default()
+    };
+    let id = db::company::insert(tx, &fields, actor.id, now)?;
+    let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
+    grant.audit(tx, "company.create", "company", Some(id), None, Some(&company))?;
+    Ok(id)
+}
+
+pub fn update(session: &Session, key: &str, input: &CompanyInput) -> Result<Company> {
+    session.require(Permission::CompanyRead)?;
+    let before = refs::company(session.db(), key)?;
+    let grant = session.require_scoped(
+        Permission::CompanyUpdateAny,
+        Permission::CompanyUpdateOwn,
+        before.sales_owner_id == Some(session.actor().id),
+        "company",
+        Some(before.id),
+    )?;
+    if input.sales_owner.is_some() && !session.can(Permission::CompanyUpdateAny) {
+        return Err(session.deny(Permission::CompanyUpdateAny, "company", Some(before.id), "changing the sales owner"));
+    }
+    let fields = merge(session, db::company::fields_of(session.db(), before.id)?, input)?;
+    let now = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        db::company::update(tx, before.id, &fields, &now)?;
+        let after = db::company::get(tx, before.id)?.ok_or_else(|| Error::internal("company vanished"))?;
+        grant.audit(tx, "company.update", "company", Some(before.id), Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}

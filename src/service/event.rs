@@ -1,0 +1,254 @@
+//! Events: created by the client's sales contact on a signed contract, assigned to a support
+//! user by management, updated by management or the assigned support user.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::authz::Session;
+use super::refs;
+use crate::db::{self, Tx};
+use crate::domain::{Permission, time, validate};
+use crate::{Error, Result};
+
+pub use db::event::Event;
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub no_support: bool,
+    pub mine: bool,
+    pub support: Option<String>,
+    pub contract: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Everyone on staff reads events. Filtering for events with no support is for those who act
+/// on events (PERMISSIONS.md: not marketing).
+pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Event>> {
+    session.require(Permission::EventRead)?;
+    if f.no_support
+        && ![Permission::EventUpdateAny, Permission::EventUpdateOwn, Permission::EventCreateOwn]
+            .iter()
+            .any(|p| session.can(*p))
+    {
+        return Err(session.deny(Permission::EventUpdateOwn, "event", None, "filtering events with no support"));
+    }
+    let db = session.db();
+    let now = Utc::now();
+    let support_contact_id = match (&f.support, f.mine) {
+        (Some(u), _) => Some(refs::staff(db, "support", u, None)?.id),
+        (None, true) => Some(session.actor().id),
+        (None, false) => None,
+    };
+    let contract_id = f.contract.as_deref().map(|c| refs::id("contract", c)).transpose()?;
+    let from = f.from.as_deref().map(|d| time::parse_instant("from", d, now)).transpose()?;
+    let to = f.to.as_deref().map(|d| time::parse_instant("to", d, now)).transpose()?;
+    db::event::list(
+        db,
+        &db::event::Filter {
+            no_support: f.no_support,
+            support_contact_id,
+            contract_id,
+            from: from.map(time::format_utc),
+            to: to.map(time::format_utc),
+            limit: f.limit,
+        },
+    )
+}
+
+pub fn show(session: &Session, key: &str) -> Result<Event> {
+    session.require(Permission::EventRead)?;
+    refs::event(session.db(), key)
+}
+
+/// What a person may set on an event (`None` leaves it alone).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub name: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub location: Option<String>,
+    pub attendees: Option<i64>,
+    pub notes: Option<String>,
+}
+
+impl EventInput {
+    pub fn from_event(e: &Event) -> Self {
+        EventInput {
+            name: Some(e.name.clone()),
+            start: Some(e.starts_at.clone()),
+            end: Some(e.ends_at.clone()),
+            location: Some(e.location.clone()),
+            attendees: Some(e.attendees),
+            notes: Some(e.notes.clone()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.start.is_none()
+            && self.end.is_none()
+            && self.location.is_none()
+            && self.attendees.is_none()
+            && self.notes.is_none()
+    }
+}
+
+/// Free text that may span lines (notes): no control characters but newlines and tabs.
+fn long_text(field: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(v.to_string())
+}
+
+fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fields> {
+    let now = Utc::now();
+    if let Some(n) = &input.name {
+        f.name = validate::text("name", n, 200)?;
+    }
+    if let Some(s) = &input.start {
+        f.starts_at = time::format_utc(time::parse_instant("start", s, now)?);
+    }
+    if let Some(e) = &input.end {
+        f.ends_at = time::format_utc(time::parse_instant("end", e, now)?);
+    }
+    if f.ends_at <= f.starts_at {
+        return Err(Error::invalid("end", "must be after the start"));
+    }
+    if let Some(l) = &input.location {
+        f.location = if l.trim().is_empty() { String::new() } else { validate::text("location", l, 500)? };
+    }
+    if let Some(a) = input.attendees {
+        if !(0..=1_000_000).contains(&a) {
+            return Err(Error::invalid("attendees", format!("`{a}` must be between 0 and 1000000")));
+        }
+        f.attendees = a;
+    }
+    if let Some(n) = &input.notes {
+        f.notes = long_text("notes", n, 10_000)?;
+    }
+    Ok(f)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewEvent {
+    /// Keep a number from another system (the spreadsheet's "Event ID").
+    pub id: Option<i64>,
+    pub contract: String,
+    pub fields: EventInput,
+}
+
+/// Only the client's sales contact creates an event, and only on a signed contract.
+pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
+    let grant = session.require(Permission::EventCreateOwn)?;
+    let contract = refs::contract(session.db(), &input.contract).map_err(|e| {
+        if e.kind() == crate::ErrorKind::NotFound { Error::invalid("contract", e.message()) } else { e }
+    })?;
+    if contract.sales_contact_id != Some(session.actor().id) {
+        return Err(session.deny(
+            Permission::EventCreateOwn,
+            "contract",
+            Some(contract.id),
+            "not the sales contact of this contract's client",
+        ));
+    }
+    if !contract.signed {
+        return Err(Error::conflict(format!(
+            "contract {} is not signed yet; events are created only on signed contracts",
+            contract.id
+        )));
+    }
+    let f = &input.fields;
+    for (value, flag) in [(f.name.is_none(), "--name"), (f.start.is_none(), "--start"), (f.end.is_none(), "--end")] {
+        if value {
+            return Err(Error::usage(format!("an event needs {flag}")));
+        }
+    }
+    let base = db::event::Fields {
+        name: String::new(),
+        starts_at: String::new(),
+        ends_at: String::new(),
+        support_contact_id: None,
+        location: String::new(),
+        attendees: 0,
+        notes: String::new(),
+    };
+    let fields = merge(base, f)?;
+    if let Some(id) = input.id {
+        if id <= 0 {
+            return Err(Error::invalid("id", "must be a positive integer"));
+        }
+        if db::event::get(session.db(), id)?.is_some() {
+            return Err(Error::conflict(format!("event {id} already exists")));
+        }
+    }
+    let now = time::format_utc(Utc::now());
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        let id = db::event::insert(tx, input.id, contract.id, &fields, actor, &now)?;
+        let created = reload(tx, id)?;
+        grant.audit(tx, "event.create", "event", Some(id), None, Some(&created))?;
+        Ok(created)
+    })
+}
+
+fn reload(tx: &Tx, id: i64) -> Result<Event> {
+    db::event::get(tx, id)?.ok_or_else(|| Error::internal("event vanished inside its own transaction"))
+}
+
+fn fields_of(e: &Event) -> db::event::Fields {
+    db::event::Fields {
+        name: e.name.clone(),
+        starts_at: e.starts_at.clone(),
+        ends_at: e.ends_at.clone(),
+        support_contact_id: e.support_contact_id,
+        location: e.location.clone(),
+        attendees: e.attendees,
+        notes: e.notes.clone(),
+    }
+}
+
+/// Management updates any event; a support user only the events assigned to them.
+pub fn update(session: &Session, key: &str, input: &EventInput) -> Result<Event> {
+    session.require(Permission::EventRead)?;
+    let before = refs::event(session.db(), key)?;
+    let grant = session.require_scoped(
+        Permission::EventUpdateAny,
+        Permission::EventUpdateOwn,
+        before.support_contact_id == Some(session.actor().id),
+        "event",
+        Some(before.id),
+    )?;
+    let fields = merge(fields_of(&before), input)?;
+    let now = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        db::event::update(tx, before.id, &fields, &now)?;
+        let after = reload(tx, before.id)?;
+        grant.audit(tx, "event.update", "event", Some(before.id), Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+/// Assigns (or with `None`, unassigns) the support contact; they must hold the support role.
+pub fn assign(session: &Session, key: &str, support: Option<&str>) -> Result<Event> {
+    session.require(Permission::EventRead)?;
+    let grant = session.require(Permission::EventUpdateAny)?;
+    let before = refs::event(session.db(), key)?;
+    let support_id =
+        support.map(|u| refs::staff(session.db(), "support", u, Some("support"))).transpose()?.map(|u| u.id);
+    let fields = db::event::Fields { support_contact_id: support_id, ..fields_of(&before) };
+    let now = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        db::event::update(tx, before.id, &fields, &now)?;
+        let after = reload(tx, before.id)?;
+        grant.audit(tx, "event.assign", "event", Some(before.id), Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
