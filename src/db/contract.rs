@@ -32,10 +32,10 @@ pub struct Contract {
 
 macro_rules! select {
     () => {
-        "SELECT k.id, k.client_id, c.full_name, c.email, co.name, c.sales_contact_id, u.username, k.total, k.due,
+        "SELECT k.id, k.client_id, c.full_name, c.email, co.name, k.sales_contact_id, u.username, k.total, k.due,
             k.currency, k.signed, k.signed_at, k.created_at, k.updated_at
          FROM contracts k JOIN clients c ON c.id = k.client_id LEFT JOIN companies co ON co.id = c.company_id
-         LEFT JOIN users u ON u.id = c.sales_contact_id"
+         LEFT JOIN users u ON u.id = k.sales_contact_id"
     };
 }
 
@@ -87,7 +87,7 @@ pub fn list_query(f: &Filter) -> Query {
         q.push(" AND k.due > 0");
     }
     if let Some(id) = f.sales_contact_id {
-        q.bind(" AND c.sales_contact_id = ?", id);
+        q.bind(" AND k.sales_contact_id = ?", id);
     }
     if let Some(id) = f.client_id {
         q.bind(" AND k.client_id = ?", id);

@@ -60,6 +60,24 @@ fn every_listing_filter_uses_an_index() {
             }),
         ),
         (
+            "contract --unpaid --mine",
+            contract::list_query(&contract::Filter {
+                unpaid: true,
+                sales_contact_id: Some(1),
+                limit: Some(50),
+                ..Default::default()
+            }),
+        ),
+        (
+            "contract --unsigned --mine",
+            contract::list_query(&contract::Filter {
+                signed: Some(false),
+                sales_contact_id: Some(1),
+                limit: Some(50),
+                ..Default::default()
+            }),
+        ),
+        (
             "contract --client",
             contract::list_query(&contract::Filter { client_id: Some(1), limit: Some(50), ..Default::default() }),
         ),

@@ -404,3 +404,17 @@ fn interactions_move_the_last_contact_and_stages_keep_their_history() {
         z["stage_history"].as_array().expect("array").iter().filter_map(|h| h["to"].as_str()).collect();
     assert_eq!(history, vec!["lead", "qualified", "won"]);
 }
+
+#[test]
+fn contracts_follow_their_client_to_a_new_sales_contact() {
+    let mut w = World::demo();
+    let before = w.run_as("sam", &["contract", "list", "--mine", "--json"]).ok().json();
+    assert_eq!(before, json!([]));
+    w.run_as("mia", &["client", "update", "john.ouick@gmail.com", "--sales-contact", "sam"]).ok();
+    let after = w.run_as("sam", &["contract", "list", "--mine", "--unpaid", "--json"]).ok().json();
+    assert_eq!(ids(&after), vec![652]);
+    assert_eq!(after[0]["sales_contact"], "sam");
+    // Sam may now update it; Bill no longer may.
+    w.run_as("sam", &["contract", "update", "652", "--due", "0"]).ok();
+    w.run_as("bill", &["contract", "update", "652", "--due", "10"]).code(5);
+}

@@ -58,11 +58,21 @@ fn every_role_and_command_pair_is_allowed_or_denied_as_the_matrix_says() {
     let backup_copy = template.home().join("matrix-backup.db");
     std::fs::copy(&backup, &backup_copy).expect("copy backup");
 
+    let backup = backup_copy.display().to_string();
+    let failures = run_matrix(&template, CASES, &[("{backup}", backup.as_str())]);
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Runs each case as each role on a fresh copy of `template`; returns the mismatches.
+fn run_matrix(template: &World, cases: &[(&str, &[&str])], vars: &[(&str, &str)]) -> Vec<String> {
     let mut failures = Vec::new();
-    for (line, allowed) in CASES {
+    for (line, allowed) in cases {
+        let mut line = line.to_string();
+        for (k, v) in vars {
+            line = line.replace(k, v);
+        }
         for role in ROLES {
-            let mut w = World::clone_from(&template);
-            let line = line.replace("{backup}", &backup_copy.display().to_string());
+            let mut w = World::clone_from(template);
             let args: Vec<&str> = line.split(' ').collect();
             let before = w.snapshot();
             let denied_before = w.audit_count("denied");
@@ -91,5 +101,74 @@ fn every_role_and_command_pair_is_allowed_or_denied_as_the_matrix_says() {
             }
         }
     }
+    failures
+}
+
+const STAFF: &[&str] = &["admin", "management", "sales", "support", "marketing"];
+
+/// Every client, company, interaction, contract and event command, with ownership cases:
+/// `a@`/contract 1/event 1 belong to sales-user and support-user, `b@`/2/2 to their colleagues.
+const CRM_CASES: &[(&str, &[&str])] = &[
+    ("client list", STAFF),
+    ("client list --mine --stage lead", STAFF),
+    ("client show a@crm.test", STAFF),
+    ("client create --name New --email new@crm.test", &["admin", "sales"]),
+    ("client update a@crm.test --phone +33100000000", &["admin", "management", "sales"]),
+    ("client update b@crm.test --phone +33100000000", &["admin", "management"]),
+    ("client update a@crm.test --sales-contact sales2-user", &["admin", "management"]),
+    ("client stage a@crm.test qualified", &["admin", "management", "sales"]),
+    ("client stage b@crm.test qualified", &["admin", "management"]),
+    ("client delete c@crm.test --yes", &["admin"]),
+    ("client company list", STAFF),
+    ("client company show OwnCo", STAFF),
+    ("client company create --name NewCo", &["admin", "management", "sales"]),
+    ("client company update OwnCo --industry Events", &["admin", "management", "sales"]),
+    ("client company update OtherCo --industry Events", &["admin", "management"]),
+    ("client interaction add --client a@crm.test --type meeting", &["admin", "management", "sales", "support"]),
+    ("client interaction list", STAFF),
+    ("contract list", STAFF),
+    ("contract list --unpaid --mine", STAFF),
+    ("contract show 1", STAFF),
+    ("contract create --client a@crm.test --total 100", &["admin", "management"]),
+    ("contract update 1 --due 0", &["admin", "management", "sales"]),
+    ("contract update 2 --due 0", &["admin", "management"]),
+    ("contract sign 3", &["admin", "management", "sales"]),
+    ("event list", STAFF),
+    ("event list --no-support", &["admin", "management", "sales", "support"]),
+    ("event show 1", STAFF),
+    ("event create --contract 1 --name Gala --start 2027-01-01 --end 2027-01-02", &["sales"]),
+    ("event create --contract 2 --name Gala --start 2027-01-01 --end 2027-01-02", &[]),
+    ("event update 1 --notes Updated", &["admin", "management", "support"]),
+    ("event update 2 --notes Updated", &["admin", "management"]),
+    ("event assign 1 --support support2-user", &["admin", "management"]),
+];
+
+#[test]
+fn every_role_and_crm_command_pair_is_allowed_or_denied_with_ownership() {
+    let mut t = World::new();
+    t.init();
+    for role in ROLES.iter().filter(|r| **r != "admin") {
+        t.create_user(&user_of(role), &[role]).ok();
+    }
+    t.create_user("sales2-user", &["sales"]).ok();
+    t.create_user("support2-user", &["support"]).ok();
+    t.run_as("sales-user", &["client", "create", "--name", "Ann", "--email", "a@crm.test", "--company", "OwnCo"]).ok();
+    t.run_as("sales-user", &["client", "create", "--name", "Cid", "--email", "c@crm.test"]).ok();
+    t.run_as("sales2-user", &["client", "create", "--name", "Bob", "--email", "b@crm.test", "--company", "OtherCo"]).ok();
+    for (client, signed) in [("a@crm.test", true), ("b@crm.test", true), ("a@crm.test", false)] {
+        let mut args = vec!["contract", "create", "--client", client, "--total", "100"];
+        if signed {
+            args.push("--signed");
+        }
+        t.run_as(ADMIN, &args).ok();
+    }
+    t.run_as("sales-user", &["event", "create", "--contract", "1", "--name", "E1", "--start", "2027-01-01", "--end", "2027-01-02"]).ok();
+    t.run_as("sales2-user", &["event", "create", "--contract", "2", "--name", "E2", "--start", "2027-01-01", "--end", "2027-01-02"]).ok();
+    t.run_as(ADMIN, &["event", "assign", "1", "--support", "support-user"]).ok();
+    t.run_as(ADMIN, &["event", "assign", "2", "--support", "support2-user"]).ok();
+    for role in ROLES {
+        t.token(&user_of(role));
+    }
+    let failures = run_matrix(&t, CRM_CASES, &[]);
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Whole-process timings of the release binary on a large database.
+#   scripts/bench.sh                 100k clients, 200k contracts, 200k events (issue #3)
+#   CLIENTS=… CONTRACTS=… EVENTS=… RUNS=… scripts/bench.sh
+# Prints a Markdown table of medians (and p90) over RUNS runs of each command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLIENTS=${CLIENTS:-100000}
+CONTRACTS=${CONTRACTS:-200000}
+EVENTS=${EVENTS:-200000}
+RUNS=${RUNS:-31}
+
+cargo build --release --quiet --bin rolo --example bench_fill
+bin="$PWD/target/release/rolo"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export ROLO_DB="$work/bench.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
+unset ROLO_TOKEN SENTRY_DSN
+
+echo "bench-admin-password" | "$bin" -q init --admin-username admin --admin-email admin@bench.test --admin-name Admin --password-stdin
+token=$(echo "bench-admin-password" | "$bin" login --username admin --password-stdin --print-token)
+for i in $(seq 1 10); do
+  ROLO_TOKEN=$token ROLO_NEW_PASSWORD=bench-user-password "$bin" -q user create --username "sales$i" \
+    --email "sales$i@bench.test" --name "Sales $i" --role sales >/dev/null
+  ROLO_TOKEN=$token ROLO_NEW_PASSWORD=bench-user-password "$bin" -q user create --username "support$i" \
+    --email "support$i@bench.test" --name "Support $i" --role support >/dev/null
+done
+
+"$PWD/target/release/examples/bench_fill" "$ROLO_DB" "$CLIENTS" "$CONTRACTS" "$EVENTS"
+
+sales_token=$(echo "bench-user-password" | "$bin" login --username sales1 --password-stdin --print-token)
+support_token=$(echo "bench-user-password" | "$bin" login --username support1 --password-stdin --print-token)
+
+python3 - "$bin" "$RUNS" "$token" "$sales_token" "$support_token" "$CLIENTS" "$CONTRACTS" "$EVENTS" <<'PY'
+import os, statistics, subprocess, sys, time
+bin, runs, admin, sales, support = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+n = sys.argv[6:]
+cases = [
+    ("client list --limit 20 --format json", admin, "< 15 ms"),
+    ("client list --mine --limit 20 --format json", sales, "< 15 ms"),
+    ("client list --search casey --limit 20 --format json", admin, "< 30 ms"),
+    ("event list --no-support --limit 50", admin, "< 30 ms"),
+    ("event list --mine --limit 50 --format json", support, "< 30 ms"),
+    ("contract list --unpaid --limit 50", admin, "< 30 ms"),
+    ("contract list --unsigned --mine --limit 50", sales, "< 30 ms"),
+    ("contract list --unpaid --mine --limit 50 --format json", sales, "< 30 ms"),
+    ("whoami --format json", admin, "< 15 ms"),
+]
+print(f"Database: {n[0]} clients, {n[1]} contracts, {n[2]} events; {runs} runs each; release build; `{os.uname().machine}`, {os.cpu_count()} cores.\n")
+print("| command | median | p90 | bar |")
+print("|---|---:|---:|---|")
+for args, token, bar in cases:
+    env = dict(os.environ, ROLO_TOKEN=token)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run([bin, *args.split()], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        times.append((time.perf_counter() - t) * 1000)
+        if r.returncode != 0:
+            sys.exit(f"{args} failed: {r.stderr.decode()}")
+    times.sort()
+    print(f"| `rolo {args}` | {statistics.median(times):.1f} ms | {times[int(len(times) * 0.9) - 1]:.1f} ms | {bar} |")
+PY
