@@ -94,7 +94,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = format!("{y}-{m:02}-{d:02}T{h:02}:00:00.000Z");
             let end = format!("{y}-{m:02}-{d:02}T{:02}:00:00.000Z", h + 1 + rng.below(4));
             let who = (rng.below(10) >= 3).then(|| support[rng.below(support.len() as u64) as usize]);
-            s.execute(params![1 + rng.below(n_contracts) as i64, format!("Event {i}"), start, end, who, 10 + rng.below(490) as i64, now])?;
+            s.execute(params![
+                1 + rng.below(n_contracts) as i64,
+                format!("Event {i}"),
+                start,
+                end,
+                who,
+                10 + rng.below(490) as i64,
+                now
+            ])?;
         }
     }
     tx.commit()?;

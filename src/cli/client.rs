@@ -235,7 +235,9 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             let stages: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
             let input = client::ClientInput {
                 name: Some(ctx.prompt.text(a.name, "Full name", "--name")?),
-                email: Some(ctx.prompt.text(a.email, "E-mail", "--email")?),
+                email: Some(ctx.prompt.text_checked(a.email, "E-mail", "--email", |v| {
+                    crate::domain::validate::email("email", v).map(|_| ())
+                })?),
                 phone: ctx.prompt.optional(a.phone, "Phone (optional)")?,
                 company: ctx.prompt.optional(a.company, "Company (optional)")?,
                 stage: match a.stage {

@@ -62,8 +62,8 @@ pub enum EventCommand {
     /// Assign the support contact (management)
     Assign {
         id: String,
-        /// A user with the support role
-        #[arg(long, required_unless_present = "none")]
+        /// A user with the support role (a select list on a terminal)
+        #[arg(long)]
         support: Option<String>,
         /// Remove the support contact
         #[arg(long, conflicts_with = "support")]
@@ -148,7 +148,16 @@ pub fn run(ctx: &Ctx, cmd: EventCommand) -> Result<()> {
             ctx.out.record_with(&updated, COLUMNS, Some(card(&updated)))
         }
         EventCommand::Assign { id, support, none } => {
-            let updated = event::assign(&session, &id, if none { None } else { support.as_deref() })?;
+            let support = match (support, none) {
+                (_, true) => None,
+                (Some(s), false) => Some(s),
+                (None, false) => {
+                    let names = event::support_candidates(&session)?;
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    Some(ctx.prompt.select(None, "Support contact", &names, "--support or --none")?)
+                }
+            };
+            let updated = event::assign(&session, &id, support.as_deref())?;
             match &updated.support_contact_name {
                 Some(n) => ctx.out.status(format!("Event {} is assigned to {n}.", updated.id)),
                 None => ctx.out.status(format!("Event {} has no support contact now.", updated.id)),

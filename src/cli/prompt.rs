@@ -38,6 +38,24 @@ impl Prompter {
         Input::<String>::new().with_prompt(label).interact_text().map_err(prompt_error)
     }
 
+    /// Like [`Prompter::text`], checking each answer with `check` as it is typed.
+    pub fn text_checked(
+        &self,
+        given: Option<String>,
+        label: &str,
+        flag: &str,
+        check: fn(&str) -> Result<()>,
+    ) -> Result<String> {
+        if given.is_some() || !self.interactive {
+            return self.text(given, label, flag);
+        }
+        Input::<String>::new()
+            .with_prompt(label)
+            .validate_with(|v: &String| check(v).map_err(|e| e.message().to_string()))
+            .interact_text()
+            .map_err(prompt_error)
+    }
+
     /// An optional value: the flag's, or on a terminal a prompt that may be left empty.
     pub fn optional(&self, given: Option<String>, label: &str) -> Result<Option<String>> {
         if given.is_some() || !self.interactive {

@@ -236,6 +236,13 @@ pub fn update(session: &Session, key: &str, input: &EventInput) -> Result<Event>
     })
 }
 
+/// The usernames that `assign` accepts: active users with the support role.
+pub fn support_candidates(session: &Session) -> Result<Vec<String>> {
+    session.require(Permission::EventUpdateAny)?;
+    let users = db::user::list(session.db(), &db::user::Filter { role: Some("support"), ..Default::default() })?;
+    Ok(users.into_iter().map(|u| u.username).collect())
+}
+
 /// Assigns (or with `None`, unassigns) the support contact; they must hold the support role.
 pub fn assign(session: &Session, key: &str, support: Option<&str>) -> Result<Event> {
     session.require(Permission::EventRead)?;

@@ -154,7 +154,8 @@ fn every_role_and_crm_command_pair_is_allowed_or_denied_with_ownership() {
     t.create_user("support2-user", &["support"]).ok();
     t.run_as("sales-user", &["client", "create", "--name", "Ann", "--email", "a@crm.test", "--company", "OwnCo"]).ok();
     t.run_as("sales-user", &["client", "create", "--name", "Cid", "--email", "c@crm.test"]).ok();
-    t.run_as("sales2-user", &["client", "create", "--name", "Bob", "--email", "b@crm.test", "--company", "OtherCo"]).ok();
+    t.run_as("sales2-user", &["client", "create", "--name", "Bob", "--email", "b@crm.test", "--company", "OtherCo"])
+        .ok();
     for (client, signed) in [("a@crm.test", true), ("b@crm.test", true), ("a@crm.test", false)] {
         let mut args = vec!["contract", "create", "--client", client, "--total", "100"];
         if signed {
@@ -162,8 +163,16 @@ fn every_role_and_crm_command_pair_is_allowed_or_denied_with_ownership() {
         }
         t.run_as(ADMIN, &args).ok();
     }
-    t.run_as("sales-user", &["event", "create", "--contract", "1", "--name", "E1", "--start", "2027-01-01", "--end", "2027-01-02"]).ok();
-    t.run_as("sales2-user", &["event", "create", "--contract", "2", "--name", "E2", "--start", "2027-01-01", "--end", "2027-01-02"]).ok();
+    t.run_as(
+        "sales-user",
+        &["event", "create", "--contract", "1", "--name", "E1", "--start", "2027-01-01", "--end", "2027-01-02"],
+    )
+    .ok();
+    t.run_as(
+        "sales2-user",
+        &["event", "create", "--contract", "2", "--name", "E2", "--start", "2027-01-01", "--end", "2027-01-02"],
+    )
+    .ok();
     t.run_as(ADMIN, &["event", "assign", "1", "--support", "support-user"]).ok();
     t.run_as(ADMIN, &["event", "assign", "2", "--support", "support2-user"]).ok();
     for role in ROLES {
