@@ -129,39 +129,32 @@ pub fn show(session: &Session, key: &str) -> Result<Company> {
     refs::company(session.db(), key)
 }
 
+/// A new company's fields: a sales user who creates one becomes its sales owner.
+fn new_fields(session: &Session, name: &str) -> db::company::Fields {
+    let actor = session.actor();
+    let owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
+    db::company::Fields { name: name.to_string(), currency: "EUR".into(), sales_owner_id: owner, ..Default::default() }
+}
+
 /// Creates a company; a sales user who creates one becomes its sales owner.
 pub fn create(session: &Session, input: &CompanyInput) -> Result<Company> {
     let grant = session.require(Permission::CompanyCreate)?;
     let name = input.name.as_deref().ok_or_else(|| Error::usage("a company needs --name"))?;
-    let actor = session.actor();
-    let default_owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
-    let base = db::company::Fields {
-        name: name.to_string(),
-        currency: "EUR".into(),
-        sales_owner_id: default_owner,
-        ..Default::default()
-    };
-    let fields = merge(session, base, input)?;
+    let fields = merge(session, new_fields(session, name), input)?;
     let now = time::format_utc(Utc::now());
     grant.write(|tx| {
-        let id = db::company::insert(tx, &fields, actor.id, &now)?;
-        let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
-        grant.audit(tx, "company.create", "company", Some(id), None, Some(&company))?;
-        Ok(company)
+        let id = insert_audited(session, &grant, tx, &fields, &now)?;
+        db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))
     })
 }
 
 /// Creates a company by name inside a caller's transaction (a client naming a new company).
 pub(super) fn insert_in(session: &Session, grant: &Grant, tx: &Tx, name: &str, now: &str) -> Result<i64> {
-    let actor = session.actor();
-    let default_owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
-    let fields = db::company::Fields {
-        name: name.to_string(),
-        currency: "EUR".into(),
-        sales_owner_id: default_owner,
-        ..Default::default()
-    };
-    let id = db::company::insert(tx, &fields, actor.id, now)?;
+    insert_audited(session, grant, tx, &new_fields(session, name), now)
+}
+
+fn insert_audited(session: &Session, grant: &Grant, tx: &Tx, fields: &db::company::Fields, now: &str) -> Result<i64> {
+    let id = db::company::insert(tx, fields, session.actor().id, now)?;
     let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
     grant.audit(tx, "company.create", "company", Some(id), None, Some(&company))?;
     Ok(id)

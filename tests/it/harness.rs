@@ -155,8 +155,8 @@ impl World {
         t
     }
 
-    /// `rolo init` with the standard admin, then a stored login as that admin.
-    pub fn init(&mut self) -> &mut Self {
+    /// `rolo init` with the standard admin, without logging in.
+    pub fn init_only(&mut self) -> &mut Self {
         self.run_stdin(
             &[
                 "init",
@@ -171,6 +171,12 @@ impl World {
             ADMIN_PASSWORD,
         )
         .ok();
+        self
+    }
+
+    /// `rolo init` with the standard admin, then a stored login as that admin.
+    pub fn init(&mut self) -> &mut Self {
+        self.init_only();
         self.login(ADMIN).ok();
         self
     }
