@@ -86,8 +86,9 @@ impl Error {
         Error::new(ErrorKind::Auth, message)
     }
 
-    pub fn denied(permission: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Denied, format!("permission denied: this needs the `{permission}` permission"))
+    /// `why` is a sentence for the user that names the missing permission.
+    pub fn denied(why: &str) -> Self {
+        Error::new(ErrorKind::Denied, format!("permission denied: {why}"))
     }
 
     /// `entity` is a noun ("user"), `key` what the caller typed.

@@ -18,6 +18,19 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// Longer text that may span lines (notes): trimmed, may be empty, no control characters
+/// but newlines and tabs.
+pub fn notes(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let v = value.trim();
+    if v.chars().count() > max_chars {
+        return Err(Error::invalid(field, format!("must be at most {max_chars} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(v.to_string())
+}
+
 /// Login names: 2–32 of `a-z 0-9 . _ -`, starting with a letter or digit; stored lower-case.
 pub fn username(value: &str) -> Result<String> {
     let v = value.trim().to_lowercase();
@@ -81,6 +94,14 @@ mod tests {
         assert!(text("name", "a\u{0}b", 200).is_err());
         assert!(text("name", "   ", 200).is_err());
         assert!(text("name", &"x".repeat(201), 200).is_err());
+    }
+
+    #[test]
+    fn notes_keep_lines_but_not_other_control_characters() {
+        assert_eq!(notes("notes", " line 1\nline 2\t! ", 100).ok().as_deref(), Some("line 1\nline 2\t!"));
+        assert_eq!(notes("notes", "", 100).ok().as_deref(), Some(""));
+        assert!(notes("notes", "bell\u{7}", 100).is_err());
+        assert!(notes("notes", &"x".repeat(101), 100).is_err());
     }
 
     #[test]

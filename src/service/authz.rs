@@ -82,7 +82,7 @@ impl<'db> Session<'db> {
         if self.can(p) {
             return Ok(self.grant(p));
         }
-        Err(self.deny(p, p.resource(), None, &format!("missing {p}")))
+        Err(self.deny(p, p.resource(), None, &format!("this needs the `{p}` permission")))
     }
 
     /// For `:own`/`:any` pairs: `any` passes outright, `own` passes when `is_owner` holds.
@@ -102,7 +102,11 @@ impl<'db> Session<'db> {
             return Ok(self.grant(own));
         }
         let missing = if self.can(own) { any } else { own };
-        let why = if self.can(own) { format!("not the owner; missing {any}") } else { format!("missing {own}") };
+        let why = if self.can(own) {
+            format!("this {entity} is not yours; changing it needs `{any}`")
+        } else {
+            format!("this needs the `{own}` permission (for your own records) or `{any}`")
+        };
         Err(self.deny(missing, entity, id, &why))
     }
 
@@ -116,10 +120,12 @@ impl<'db> Session<'db> {
         Grant { db: self.db, actor: &self.actor, key: system_key() }
     }
 
-    /// Records a denial and returns the error to give back. A failure to write the audit entry
-    /// wins over the denial: a denial that leaves no trace would break the audit promise.
+    /// Records a denial and returns the error to give back; `why` is a sentence for the user
+    /// that names the permission. A failure to write the audit entry wins over the denial: a
+    /// denial that leaves no trace would break the audit promise.
     pub fn deny(&self, p: Permission, entity: &str, id: Option<i64>, why: &str) -> Error {
         let at = time::format_utc(chrono::Utc::now());
+        let detail = format!("{p}: {why}");
         let entry = NewEntry {
             at: &at,
             actor_id: Some(self.actor.id),
@@ -128,12 +134,12 @@ impl<'db> Session<'db> {
             entity,
             entity_id: id,
             outcome: Outcome::Denied,
-            detail: Some(why),
+            detail: Some(&detail),
             before: None,
             after: None,
         };
         match self.db.write(&system_key(), |tx| db::audit::append(tx, &entry)) {
-            Ok(()) => Error::denied(p),
+            Ok(()) => Error::denied(why),
             Err(e) => e,
         }
     }

@@ -261,7 +261,12 @@ pub fn update(session: &Session, key: &str, input: &ClientInput) -> Result<Clien
     let before = refs::client(session.db(), key)?;
     let grant = require_update(session, &before)?;
     if input.sales_contact.is_some() && !session.can(Permission::ClientUpdateAny) {
-        return Err(session.deny(Permission::ClientUpdateAny, "client", Some(before.id), "changing the sales contact"));
+        return Err(session.deny(
+            Permission::ClientUpdateAny,
+            "client",
+            Some(before.id),
+            "changing the sales contact needs `client:update:any`",
+        ));
     }
     let now = Utc::now();
     let mut fields = merge(
@@ -349,12 +354,7 @@ pub fn add_interaction(session: &Session, input: &NewInteraction) -> Result<Inte
         Some(d) => time::parse_instant("date", d, now)?,
         None => now,
     };
-    let notes = if input.notes.trim().is_empty() {
-        String::new()
-    } else {
-        validate::text("notes", &input.notes.replace(['\n', '\t'], " "), 10_000)
-            .map(|_| input.notes.trim().to_string())?
-    };
+    let notes = validate::notes("notes", &input.notes, 10_000)?;
     let (at, stamp) = (time::format_utc(at), time::format_utc(now));
     let actor = session.actor().id;
     grant.write(|tx| {

@@ -171,7 +171,12 @@ pub fn update(session: &Session, key: &str, input: &CompanyInput) -> Result<Comp
         Some(before.id),
     )?;
     if input.sales_owner.is_some() && !session.can(Permission::CompanyUpdateAny) {
-        return Err(session.deny(Permission::CompanyUpdateAny, "company", Some(before.id), "changing the sales owner"));
+        return Err(session.deny(
+            Permission::CompanyUpdateAny,
+            "company",
+            Some(before.id),
+            "changing the sales owner needs `company:update:any`",
+        ));
     }
     let fields = merge(session, db::company::fields_of(session.db(), before.id)?, input)?;
     let now = time::format_utc(Utc::now());

@@ -32,7 +32,12 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Event>> {
             .iter()
             .any(|p| session.can(*p))
     {
-        return Err(session.deny(Permission::EventUpdateOwn, "event", None, "filtering events with no support"));
+        return Err(session.deny(
+            Permission::EventUpdateOwn,
+            "event",
+            None,
+            "filtering events with no support is for those who create or update events (`event:update:own`)",
+        ));
     }
     let db = session.db();
     let now = Utc::now();
@@ -96,18 +101,6 @@ impl EventInput {
     }
 }
 
-/// Free text that may span lines (notes): no control characters but newlines and tabs.
-fn long_text(field: &str, value: &str, max: usize) -> Result<String> {
-    let v = value.trim();
-    if v.chars().count() > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
-    }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::invalid(field, "must not contain control characters"));
-    }
-    Ok(v.to_string())
-}
-
 fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fields> {
     let now = Utc::now();
     if let Some(n) = &input.name {
@@ -132,7 +125,7 @@ fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fiel
         f.attendees = a;
     }
     if let Some(n) = &input.notes {
-        f.notes = long_text("notes", n, 10_000)?;
+        f.notes = validate::notes("notes", n, 10_000)?;
     }
     Ok(f)
 }
@@ -156,7 +149,7 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
             Permission::EventCreateOwn,
             "contract",
             Some(contract.id),
-            "not the sales contact of this contract's client",
+            "only the client's sales contact creates its events (`event:create:own`)",
         ));
     }
     if !contract.signed {
