@@ -81,7 +81,10 @@ pub fn logout(ctx: &Ctx) -> Result<()> {
         Err(e) if e.kind() == crate::ErrorKind::Usage => false,
         Err(e) => return Err(e),
     };
-    ctx.clear_tokens()?;
+    // With ROLO_TOKEN, that token's session is the one revoked; the stored login stays.
+    if !ctx.token_from_env() {
+        ctx.clear_tokens()?;
+    }
     ctx.out.status(if revoked { "Logged out; the session is revoked." } else { "Not logged in; nothing to do." });
     Ok(())
 }

@@ -185,7 +185,17 @@ impl Ctx {
     fn save_tokens(&self, tokens: &StoredTokens) -> Result<String> {
         let store = self.store(true);
         store.save(tokens)?;
+        let file = secrets::FileStore::new(&self.config.token_dir, &self.db_key());
+        if store.describe() != file.describe() {
+            // A file left by an earlier fallback would otherwise shadow the keyring entry.
+            file.clear()?;
+        }
         Ok(store.describe())
+    }
+
+    /// Whether the session comes from `ROLO_TOKEN` rather than the store.
+    fn token_from_env(&self) -> bool {
+        self.config.env.token.is_some()
     }
 
     fn clear_tokens(&self) -> Result<()> {

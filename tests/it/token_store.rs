@@ -96,3 +96,45 @@ fn the_file_store_is_0600_and_announced_when_no_keyring_answers() {
     w.run_cmd(c, None).ok();
     let _ = w.token(ADMIN);
 }
+
+#[test]
+fn a_keyring_login_is_not_shadowed_by_an_old_token_file_and_script_logouts_keep_it() {
+    if !(have("dbus-run-session") && have("gnome-keyring-daemon")) {
+        assert!(std::env::var("CI").is_err(), "CI must provide dbus-run-session and gnome-keyring-daemon");
+        eprintln!("SKIPPED: no dbus-run-session/gnome-keyring-daemon on this machine");
+        return;
+    }
+    let mut w = World::new();
+    w.init(); // leaves a token file (ROLO_TOKEN_STORE=file)
+    let rolo = env!("CARGO_BIN_EXE_rolo");
+    // Automatic choice with a keyring: the login goes there and the old file goes away; a
+    // script's logout (ROLO_TOKEN) revokes its own session only.
+    let script = format!(
+        r#"set -e
+eval "$(printf '\n' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+printf '%s\n' "$PW" | "{rolo}" login --username admin --password-stdin
+ls "$XDG_CONFIG_HOME/rolo/sessions" | grep -c token || true
+t=$(printf '%s\n' "$PW" | "{rolo}" login --username admin --password-stdin --print-token)
+ROLO_TOKEN=$t "{rolo}" logout
+"{rolo}" whoami --format json
+"#
+    );
+    let mut c = Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", &script]);
+    let base = w.command();
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c.env_remove("ROLO_TOKEN_STORE").env("PW", ADMIN_PASSWORD);
+    let out = w.run_cmd(c, None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("0\n"), "the old token file must be gone: {out:?}");
+    assert!(
+        out.stdout.contains("\"username\": \"admin\""),
+        "the stored keyring login survives a script logout: {out:?}"
+    );
+}
