@@ -9,6 +9,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("../../migrations/0001_foundation.sql")),
     ("0002_builtin_roles", include_str!("../../migrations/0002_builtin_roles.sql")),
     ("0003_crm", include_str!("../../migrations/0003_crm.sql")),
+    ("0004_tickets", include_str!("../../migrations/0004_tickets.sql")),
 ];
 
 /// The schema version this binary writes.

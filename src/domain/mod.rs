@@ -2,6 +2,7 @@
 
 pub mod crm;
 pub mod permission;
+pub mod sla;
 pub mod time;
 pub mod validate;
 
