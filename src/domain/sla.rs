@@ -183,7 +183,10 @@ impl Calendar {
     /// The instant at which `seconds` of business time have passed after `from`; `None` when
     /// the calendar has no working time in the next ten years.
     pub fn add(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
-        let mut left = seconds.max(0);
+        if seconds <= 0 {
+            return Some(from);
+        }
+        let mut left = seconds;
         let mut date = self.local_date(from) - Duration::days(1);
         for _ in 0..3700 {
             for (a, b) in self.intervals(date) {
@@ -200,6 +203,100 @@ impl Calendar {
             date = date.succ_opt()?;
         }
         None
+    }
+}
+
+/// Business-time arithmetic, by a calendar directly or by a precomputed [`Ruler`].
+pub trait Measure {
+    /// Business seconds in `[from, to)`.
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64;
+    /// When `seconds` of business time have passed after `from`.
+    fn after(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>>;
+}
+
+impl Measure for Calendar {
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        self.business_seconds(from, to)
+    }
+
+    fn after(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+        self.add(from, seconds)
+    }
+}
+
+/// A calendar unrolled over a range of dates: each day's working intervals and the business
+/// seconds before it, so that any span inside the range costs two lookups. Used to evaluate
+/// many tickets at once (`rolo ticket sla check`).
+#[derive(Debug)]
+pub struct Ruler<'c> {
+    calendar: &'c Calendar,
+    first: NaiveDate,
+    days: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    before: Vec<i64>,
+}
+
+impl Calendar {
+    /// A ruler covering `[from, to]` (in UTC instants; a day of margin is added on each side).
+    pub fn ruler(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Ruler<'_> {
+        let first = self.local_date(from) - Duration::days(1);
+        let last = self.local_date(to.max(from)) + Duration::days(1);
+        let mut days = Vec::new();
+        let mut before = Vec::new();
+        let mut total = 0;
+        let mut date = first;
+        while date <= last {
+            let day: Vec<_> = self.intervals(date).collect();
+            before.push(total);
+            total += day.iter().map(|(a, b)| (*b - *a).num_seconds()).sum::<i64>();
+            days.push(day);
+            match date.succ_opt() {
+                Some(d) => date = d,
+                None => break,
+            }
+        }
+        before.push(total);
+        Ruler { calendar: self, first, days, before }
+    }
+}
+
+impl Ruler<'_> {
+    /// Business seconds from the start of the range to `t`; `None` outside the range.
+    fn position(&self, t: DateTime<Utc>) -> Option<i64> {
+        let index = usize::try_from((self.calendar.local_date(t) - self.first).num_days()).ok()?;
+        let day = self.days.get(index)?;
+        let within: i64 = day.iter().map(|(a, b)| if t <= *a { 0 } else { ((*b).min(t) - *a).num_seconds() }).sum();
+        Some(self.before[index] + within)
+    }
+}
+
+impl Measure for Ruler<'_> {
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        match (self.position(from), self.position(to)) {
+            (Some(a), Some(b)) => b - a,
+            _ => self.calendar.business_seconds(from, to),
+        }
+    }
+
+    fn after(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+        let Some(start) = self.position(from) else { return self.calendar.add(from, seconds) };
+        let goal = start + seconds.max(0);
+        // The first day whose end reaches the goal, then the interval inside it.
+        let index = self.before.partition_point(|b| *b < goal).saturating_sub(1);
+        if index >= self.days.len() || self.before[index + 1] < goal {
+            return self.calendar.add(from, seconds);
+        }
+        let mut left = goal - self.before[index];
+        for (a, b) in &self.days[index] {
+            let span = (*b - *a).num_seconds();
+            if left <= span {
+                return Some((*a + Duration::seconds(left)).max(from));
+            }
+            left -= span;
+        }
+        self.calendar.add(from, seconds)
     }
 }
 
@@ -331,11 +428,18 @@ impl Timeline {
     }
 }
 
-fn clock(policy: &Policy, t: &Timeline, target: i64, stop: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Clock {
+fn clock(
+    policy: &Policy,
+    m: &impl Measure,
+    t: &Timeline,
+    target: i64,
+    stop: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Clock {
     let end = stop.map_or(at, |s| s.min(at));
     let (mut elapsed, mut paused) = (0, 0);
     for (a, b, phase) in t.segments(end) {
-        let secs = policy.calendar.business_seconds(a, b);
+        let secs = m.between(a, b);
         match phase {
             Phase::Running => elapsed += secs,
             Phase::Waiting => paused += secs,
@@ -355,7 +459,7 @@ fn clock(policy: &Policy, t: &Timeline, target: i64, stop: Option<DateTime<Utc>>
     } else {
         State::Ok
     };
-    let deadline = (matches!(state, State::Ok | State::AtRisk)).then(|| policy.calendar.add(at, remaining)).flatten();
+    let deadline = (matches!(state, State::Ok | State::AtRisk)).then(|| m.after(at, remaining)).flatten();
     Clock {
         state,
         target_seconds: target,
@@ -369,13 +473,18 @@ fn clock(policy: &Policy, t: &Timeline, target: i64, stop: Option<DateTime<Utc>>
 
 /// Both clocks of a ticket as of `at`: (first response, resolution).
 pub fn evaluate(policy: &Policy, t: &Timeline, at: DateTime<Utc>) -> (Clock, Clock) {
+    evaluate_with(policy, &policy.calendar, t, at)
+}
+
+/// [`evaluate`] with a given measure (a [`Ruler`] when evaluating many tickets).
+pub fn evaluate_with(policy: &Policy, m: &impl Measure, t: &Timeline, at: DateTime<Utc>) -> (Clock, Clock) {
     let done = t.done_since(at);
     let first_stop = match (t.first_response, done) {
         (Some(r), Some(d)) => Some(r.min(d)),
         (r, d) => r.or(d),
     };
-    let first = clock(policy, t, policy.first_response_seconds, first_stop, at);
-    let resolution = clock(policy, t, policy.resolution_seconds, done, at);
+    let first = clock(policy, m, t, policy.first_response_seconds, first_stop, at);
+    let resolution = clock(policy, m, t, policy.resolution_seconds, done, at);
     (first, resolution)
 }
 
@@ -447,6 +556,29 @@ mod tests {
         assert_eq!(c.add(utc("2026-11-20T16:00:00Z"), 2 * 3600), Some(utc("2026-11-23T09:00:00Z")));
         // From Saturday, the first hour ends Monday 10:00.
         assert_eq!(c.add(utc("2026-11-21T10:00:00Z"), 3600), Some(utc("2026-11-23T09:00:00Z")));
+    }
+
+    #[test]
+    fn a_ruler_agrees_with_the_calendar() {
+        let c = office(&["2026-12-25"]);
+        let r = c.ruler(utc("2026-11-01T00:00:00Z"), utc("2027-01-31T00:00:00Z"));
+        let instants = [
+            "2026-11-20T16:00:00Z",
+            "2026-11-21T10:00:00Z",
+            "2026-11-23T09:00:00Z",
+            "2026-11-23T11:30:00Z",
+            "2026-12-24T16:00:00Z",
+            "2026-12-28T09:00:00Z",
+            "2027-01-15T17:59:00Z",
+        ];
+        for a in instants {
+            for b in instants {
+                assert_eq!(r.between(utc(a), utc(b)), c.business_seconds(utc(a), utc(b)), "{a} {b}");
+            }
+            for secs in [0, 1, 1800, 3600, 8 * 3600, 100 * 3600, 1000 * 3600] {
+                assert_eq!(r.after(utc(a), secs), c.add(utc(a), secs), "{a} + {secs}");
+            }
+        }
     }
 
     #[test]
