@@ -21,6 +21,8 @@ pub struct Env {
     pub ci: bool,
     pub password: Option<String>,
     pub new_password: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
     pub xdg_config_home: Option<String>,
     pub xdg_data_home: Option<String>,
     pub home: Option<String>,
@@ -47,6 +49,8 @@ impl Env {
             ci: flag("CI"),
             password: var("ROLO_PASSWORD"),
             new_password: var("ROLO_NEW_PASSWORD"),
+            smtp_url: var("ROLO_SMTP_URL"),
+            smtp_from: var("ROLO_SMTP_FROM"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_data_home: var("XDG_DATA_HOME"),
             home: var("HOME"),
@@ -81,6 +85,24 @@ pub struct FileConfig {
     pub sentry: SentrySection,
     #[serde(default)]
     pub backup: BackupSection,
+    #[serde(default)]
+    pub smtp: SmtpSection,
+    #[serde(default)]
+    pub tickets: TicketsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub url: Option<String>,
+    pub from: Option<String>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketsSection {
+    pub max_attachment_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +129,8 @@ pub struct Config {
     pub backup_keep: Option<usize>,
     pub token_store: StoreChoice,
     pub token_dir: PathBuf,
+    pub smtp: crate::mail::SmtpSettings,
+    pub max_attachment_bytes: u64,
     pub env: Env,
 }
 
@@ -136,6 +160,11 @@ impl Config {
             db_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
         });
         let token_store = StoreChoice::parse(env.token_store.as_deref().unwrap_or(""))?;
+        let smtp = crate::mail::SmtpSettings {
+            url: env.smtp_url.clone().or(file.smtp.url),
+            from: env.smtp_from.clone().or(file.smtp.from).unwrap_or_else(|| "Rolo <rolo@localhost>".to_string()),
+            timeout: std::time::Duration::from_secs(file.smtp.timeout_seconds.unwrap_or(5).clamp(1, 120)),
+        };
         Ok(Config {
             db_path,
             sentry_dsn: env.sentry_dsn.clone().or(file.sentry.dsn).filter(|d| !d.is_empty()),
@@ -144,6 +173,8 @@ impl Config {
             backup_keep: file.backup.keep,
             token_store,
             token_dir: env.config_dir().join("sessions"),
+            smtp,
+            max_attachment_bytes: file.tickets.max_attachment_mb.unwrap_or(25).clamp(1, 1024) * 1024 * 1024,
             env,
         })
     }

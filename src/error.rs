@@ -22,6 +22,10 @@ pub enum ErrorKind {
     Conflict,
     /// An external service (SMTP…) failed; the work is queued.
     External,
+    /// `rolo ticket sla check`: at least one clock at risk (exit 10).
+    SlaAtRisk,
+    /// `rolo ticket sla check`: at least one clock breached (exit 11).
+    SlaBreached,
     /// stdout was closed by the reader (`rolo … | head`): not a failure.
     BrokenPipe,
 }
@@ -39,6 +43,8 @@ impl ErrorKind {
             ErrorKind::NotFound => 6,
             ErrorKind::Conflict => 7,
             ErrorKind::External => 8,
+            ErrorKind::SlaAtRisk => 10,
+            ErrorKind::SlaBreached => 11,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 mod error;
+pub mod mail;
 pub mod secrets;
 pub mod service;
 pub mod telemetry;

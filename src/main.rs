@@ -37,8 +37,14 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &Error, reporting: bool) -> ExitCode {
-    if e.kind() == ErrorKind::BrokenPipe {
-        return ExitCode::SUCCESS;
+    match e.kind() {
+        ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        // Not failures: the report is on stdout, the summary here.
+        ErrorKind::SlaAtRisk | ErrorKind::SlaBreached => {
+            eprintln!("{e}");
+            return ExitCode::from(e.kind().exit_code());
+        }
+        _ => {}
     }
     eprintln!("error: {e}");
     let mut cause = std::error::Error::source(e);

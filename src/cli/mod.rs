@@ -9,8 +9,10 @@ mod contract;
 mod edit;
 mod event;
 mod init;
+mod mail;
 pub mod output;
 mod prompt;
+mod ticket;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +81,12 @@ pub enum Command {
     /// Events organised under signed contracts
     #[command(subcommand)]
     Event(event::EventCommand),
+    /// Projects and tickets, SLA clocks, attachments
+    #[command(subcommand)]
+    Ticket(ticket::TicketCommand),
+    /// The e-mail outbox
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Staff and client accounts, and roles
     #[command(subcommand)]
     User(user::UserCommand),
@@ -218,6 +226,32 @@ impl Ctx {
     pub fn db_path(&self) -> &Path {
         &self.config.db_path
     }
+
+    /// Delivers queued e-mail right after a command, with the short SMTP timeout. Failures
+    /// are warnings: the messages stay queued for `rolo mail outbox flush`.
+    pub fn deliver_mail(&self, db: &Db) {
+        if self.config.smtp.url.is_none() {
+            if let Ok(q) = crate::db::outbox::list(db, Some("queued"), Some(1))
+                && !q.is_empty()
+            {
+                self.out.warn("e-mail is queued but no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)");
+            }
+            return;
+        }
+        match service::mail::deliver_due(db, &self.config.smtp, 100) {
+            Ok(r) if r.errors.is_empty() => {}
+            Ok(r) => self.out.warn(format!(
+                "{} e-mail(s) could not be delivered and stay queued ({}); `rolo mail outbox flush` retries",
+                r.deferred + r.failed,
+                r.errors.first().map(String::as_str).unwrap_or("")
+            )),
+            Err(e) => self.out.warn(format!("e-mail delivery failed and will be retried: {e}")),
+        }
+    }
+
+    pub fn ticket_settings(&self) -> service::ticket::Settings<'_> {
+        service::ticket::Settings { smtp: &self.config.smtp, max_attachment_bytes: self.config.max_attachment_bytes }
+    }
 }
 
 /// Runs one parsed command line.
@@ -225,7 +259,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     let g = &cli.globals;
     let format = if g.json { Format::Json } else { g.format.unwrap_or(Format::Table) };
     let prompt = Prompter::detect(g.no_input, config.env.no_input, config.env.ci);
-    let ctx = Ctx { out: Output::new(format, g.quiet), prompt, config };
+    let ctx = Ctx { out: Output::new(format, g.quiet, config.env.no_color), prompt, config };
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Login(args) => auth::login(&ctx, args),
@@ -234,6 +268,8 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Client(cmd) => client::run(&ctx, cmd),
         Command::Contract(cmd) => contract::run(&ctx, cmd),
         Command::Event(cmd) => event::run(&ctx, cmd),
+        Command::Ticket(cmd) => ticket::run(&ctx, cmd),
+        Command::Mail(cmd) => mail::run(&ctx, cmd),
         Command::User(cmd) => user::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Backup(cmd) => backup::run(&ctx, cmd),

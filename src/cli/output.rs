@@ -21,11 +21,15 @@ pub enum Format {
 pub struct Output {
     pub format: Format,
     quiet: bool,
+    color: bool,
 }
 
+/// A colour for a cell, chosen by column and value.
+pub type Style = fn(&str, &Value) -> Option<comfy_table::Color>;
+
 impl Output {
-    pub fn new(format: Format, quiet: bool) -> Self {
-        Output { format, quiet }
+    pub fn new(format: Format, quiet: bool, no_color: bool) -> Self {
+        Output { format, quiet, color: !no_color && io::stdout().is_terminal() }
     }
 
     /// A full-sentence status message on stderr (silenced by `--quiet`).
@@ -67,6 +71,17 @@ impl Output {
     /// A listing: a JSON array (`[]` when empty), CSV with a header row, or a table. An empty
     /// table listing prints nothing on stdout and says so on stderr.
     pub fn list<T: Serialize>(&self, items: &[T], columns: &[&str], empty: &str) -> Result<()> {
+        self.list_styled(items, columns, empty, None)
+    }
+
+    /// A listing whose table cells may be coloured (never with `NO_COLOR` or when piped).
+    pub fn list_styled<T: Serialize>(
+        &self,
+        items: &[T],
+        columns: &[&str],
+        empty: &str,
+        style: Option<Style>,
+    ) -> Result<()> {
         let values = items.iter().map(serde_json::to_value).collect::<serde_json::Result<Vec<_>>>()?;
         if cfg!(debug_assertions)
             && let Some(Value::Object(first)) = values.first()
@@ -86,7 +101,21 @@ impl Output {
                 let mut t = new_table();
                 t.set_header(columns.iter().map(|c| c.replace('_', " ")).collect::<Vec<_>>());
                 for v in &values {
-                    t.add_row(columns.iter().map(|c| cell(v.get(*c), ", ", true)).collect::<Vec<_>>());
+                    t.add_row(
+                        columns
+                            .iter()
+                            .map(|c| {
+                                let text = cell(v.get(*c), ", ", true);
+                                match (self.color, style, v.get(*c)) {
+                                    (true, Some(f), Some(value)) => match f(c, value) {
+                                        Some(color) => comfy_table::Cell::new(text).fg(color),
+                                        None => comfy_table::Cell::new(text),
+                                    },
+                                    _ => comfy_table::Cell::new(text),
+                                }
+                            })
+                            .collect::<Vec<_>>(),
+                    );
                 }
                 write_text(&t.to_string())
             }

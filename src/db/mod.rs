@@ -10,11 +10,15 @@ pub mod contract;
 pub mod event;
 pub mod interaction;
 mod migrate;
+pub mod outbox;
 #[cfg(test)]
 mod plans;
+pub mod project;
 pub mod query;
 pub mod role;
 pub mod session;
+pub mod sla;
+pub mod ticket;
 pub mod user;
 
 use std::fs::OpenOptions;

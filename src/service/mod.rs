@@ -10,9 +10,13 @@ pub mod client;
 pub mod company;
 pub mod contract;
 pub mod event;
+pub mod mail;
+pub mod project;
 mod refs;
 pub mod role;
 pub mod setup;
+pub mod sla;
+pub mod ticket;
 pub mod user;
 
 pub use authz::{Actor, Grant, Session};

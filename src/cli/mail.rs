@@ -1,0 +1,59 @@
+//! `rolo mail outbox list|retry|flush`.
+
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::Result;
+use crate::service::mail;
+
+const COLUMNS: &[&str] = &["id", "to", "subject", "kind", "status", "attempts", "next_attempt_at", "last_error"];
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// The outbox: every e-mail Rolo sends is a row first
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Newest first (JSON keys: id, to, subject, message_id, ticket_id, kind, status, attempts,
+    /// next_attempt_at, last_error, created_at, sent_at)
+    List {
+        /// queued, sending, sent or failed
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Make a queued or failed message due now
+    Retry { id: i64 },
+    /// Deliver everything due (for cron); exit 8 if the server could not be reached
+    Flush,
+}
+
+pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
+    let db = ctx.open_db()?;
+    let session = ctx.session(&db)?;
+    let MailCommand::Outbox(cmd) = cmd;
+    match cmd {
+        OutboxCommand::List { status, limit } => {
+            ctx.out.list(&mail::list(&session, status.as_deref(), limit)?, COLUMNS, "The outbox is empty.")
+        }
+        OutboxCommand::Retry { id } => {
+            let m = mail::retry(&session, id)?;
+            ctx.out.status(format!("Message {} is due now.", m.id));
+            ctx.deliver_mail(&db);
+            ctx.out.record(&m, COLUMNS)
+        }
+        OutboxCommand::Flush => {
+            let r = mail::flush(&session, &ctx.config.smtp)?;
+            ctx.out.status(format!("{} sent, {} deferred, {} given up.", r.sent, r.deferred, r.failed));
+            ctx.out.record(&r, &["sent", "deferred", "failed", "errors"])?;
+            match r.errors.first() {
+                Some(e) => Err(crate::Error::external(format!("the SMTP server failed: {e}; the rest stays queued"))),
+                None => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The e-mail outbox: every message is a row first; delivery claims it, sends it, and marks
+//! it sent — or schedules a retry with backoff.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Read, Tx};
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub text_body: String,
+    #[serde(skip)]
+    pub html_body: String,
+    pub message_id: String,
+    #[serde(skip)]
+    pub in_reply_to: Option<String>,
+    #[serde(skip)]
+    pub references: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+pub struct NewMail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub html_body: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub references: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub kind: &'a str,
+}
+
+const SELECT: &str =
+    "SELECT id, to_addr, subject, text_body, html_body, message_id, in_reply_to, refs, ticket_id, kind,
+    status, attempts, next_attempt_at, last_error, created_at, sent_at FROM outbox";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Mail> {
+    Ok(Mail {
+        id: r.get(0)?,
+        to: r.get(1)?,
+        subject: r.get(2)?,
+        text_body: r.get(3)?,
+        html_body: r.get(4)?,
+        message_id: r.get(5)?,
+        in_reply_to: r.get(6)?,
+        references: r.get(7)?,
+        ticket_id: r.get(8)?,
+        kind: r.get(9)?,
+        status: r.get(10)?,
+        attempts: r.get(11)?,
+        next_attempt_at: r.get(12)?,
+        last_error: r.get(13)?,
+        created_at: r.get(14)?,
+        sent_at: r.get(15)?,
+    })
+}
+
+pub fn enqueue(tx: &Tx, m: &NewMail, now: &str) -> Result<i64> {
+    tx.conn().execute(
+        "INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id, in_reply_to, refs, ticket_id, kind,
+            next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            m.to,
+            m.subject,
+            m.text_body,
+            m.html_body,
+            m.message_id,
+            m.in_reply_to,
+            m.references,
+            m.ticket_id,
+            m.kind,
+            now
+        ],
+    )?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+pub fn get(r: &impl Read, id: i64) -> Result<Option<Mail>> {
+    let sql = [SELECT, " WHERE id = ?1"].concat();
+    Ok(r.conn().query_row(&sql, [id], from_row).optional()?)
+}
+
+/// Messages due for a delivery attempt: queued and due, or claimed by a delivery that died.
+pub fn due(r: &impl Read, now: &str, limit: u32) -> Result<Vec<Mail>> {
+    let sql =
+        [SELECT, " WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"].concat();
+    let mut stmt = r.conn().prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![now, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Claims a message for sending until `lease_until`; `false` when another process has it.
+pub fn claim(tx: &Tx, id: i64, now: &str, lease_until: &str) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?3
+         WHERE id = ?1 AND status IN ('queued', 'sending') AND next_attempt_at <= ?2",
+        params![id, now, lease_until],
+    )? == 1)
+}
+
+pub fn mark_sent(tx: &Tx, id: i64, now: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// A failed attempt: retry at `next`, or give up (`failed`) when `next` is None.
+pub fn mark_failed(tx: &Tx, id: i64, error: &str, next: Option<&str>) -> Result<()> {
+    match next {
+        Some(next) => tx.conn().execute(
+            "UPDATE outbox SET status = 'queued', next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, next, error],
+        )?,
+        None => tx
+            .conn()
+            .execute("UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1", params![id, error])?,
+    };
+    Ok(())
+}
+
+/// Makes a queued or failed message due now.
+pub fn retry(tx: &Tx, id: i64, now: &str) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = ?2 WHERE id = ?1 AND status IN ('queued', 'failed')",
+        params![id, now],
+    )? == 1)
+}
+
+pub fn list(r: &impl Read, status: Option<&str>, limit: Option<u32>) -> Result<Vec<Mail>> {
+    let sql = [SELECT, " WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2"].concat();
+    let mut stmt = r.conn().prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![status, limit.map_or(-1, i64::from)], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,65 @@
+//! SLA policies per ticket type, and the notices already sent.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Read, Tx};
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub warn_percent: i64,
+    pub calendar: serde_json::Value,
+    pub updated_at: String,
+}
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PolicyRow> {
+    let cal: String = r.get(4)?;
+    Ok(PolicyRow {
+        kind: r.get(0)?,
+        first_response_minutes: r.get(1)?,
+        resolution_minutes: r.get(2)?,
+        warn_percent: r.get(3)?,
+        calendar: serde_json::from_str(&cal).unwrap_or(serde_json::Value::Null),
+        updated_at: r.get(5)?,
+    })
+}
+
+const SELECT: &str =
+    "SELECT type, first_response_minutes, resolution_minutes, warn_percent, calendar, updated_at FROM sla_policies";
+
+pub fn list(r: &impl Read) -> Result<Vec<PolicyRow>> {
+    let sql = [SELECT, " ORDER BY CASE type WHEN 'urgent' THEN 0 WHEN 'maintenance' THEN 1 ELSE 2 END"].concat();
+    let mut stmt = r.conn().prepare(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get(r: &impl Read, kind: &str) -> Result<Option<PolicyRow>> {
+    let sql = [SELECT, " WHERE type = ?1"].concat();
+    Ok(r.conn().query_row(&sql, [kind], from_row).optional()?)
+}
+
+pub fn upsert(tx: &Tx, p: &PolicyRow, by: i64) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO sla_policies (type, first_response_minutes, resolution_minutes, warn_percent, calendar, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (type) DO UPDATE SET first_response_minutes = excluded.first_response_minutes,
+             resolution_minutes = excluded.resolution_minutes, warn_percent = excluded.warn_percent,
+             calendar = excluded.calendar, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        params![p.kind, p.first_response_minutes, p.resolution_minutes, p.warn_percent, p.calendar.to_string(), p.updated_at, by],
+    )?;
+    Ok(())
+}
+
+/// Records that a notice was queued; `false` when it had been already (so it is sent once).
+pub fn record_notice(tx: &Tx, ticket_id: i64, clock: &str, level: &str, at: &str) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "INSERT OR IGNORE INTO sla_notices (ticket_id, clock, level, at) VALUES (?1, ?2, ?3, ?4)",
+        params![ticket_id, clock, level, at],
+    )? == 1)
+}

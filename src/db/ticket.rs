@@ -1,0 +1,410 @@
+//! Tickets, their threads, attachments, history and read markers.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::query::Query;
+use super::{Read, Tx};
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub project_id: i64,
+    pub project: String,
+    pub company: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    pub status: String,
+    pub author_id: i64,
+    pub author: String,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub first_response_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+macro_rules! select {
+    () => {
+        "SELECT t.id, t.project_id, p.name, co.name, t.type, t.subject, t.status, t.author_id, au.username,
+            t.assignee_id, asg.username, t.first_response_at, t.created_at, t.updated_at
+         FROM tickets t JOIN projects p ON p.id = t.project_id JOIN companies co ON co.id = p.company_id
+         JOIN users au ON au.id = t.author_id LEFT JOIN users asg ON asg.id = t.assignee_id"
+    };
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        project: r.get(2)?,
+        company: r.get(3)?,
+        kind: r.get(4)?,
+        subject: r.get(5)?,
+        status: r.get(6)?,
+        author_id: r.get(7)?,
+        author: r.get(8)?,
+        assignee_id: r.get(9)?,
+        assignee: r.get(10)?,
+        first_response_at: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+pub fn get(r: &impl Read, id: i64) -> Result<Option<Ticket>> {
+    Ok(r.conn().query_row(concat!(select!(), " WHERE t.id = ?1"), [id], from_row).optional()?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub statuses: Vec<String>,
+    pub kind: Option<String>,
+    pub project_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// A client account: only tickets of projects granted to it.
+    pub member_id: Option<i64>,
+    /// Only tickets with messages this user has not read (internal notes count for staff).
+    pub unread_for: Option<(i64, bool)>,
+    pub since: Option<String>,
+    pub created_before: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub fn list_query(f: &Filter) -> Query {
+    let mut q = Query::new(select!());
+    q.push(" WHERE 1");
+    if !f.statuses.is_empty() {
+        q.push(" AND t.status IN (");
+        for (i, s) in f.statuses.iter().enumerate() {
+            q.bind(if i == 0 { "?" } else { ", ?" }, s.clone());
+        }
+        q.push(")");
+    }
+    if let Some(k) = &f.kind {
+        q.bind(" AND t.type = ?", k.clone());
+    }
+    if let Some(id) = f.project_id {
+        q.bind(" AND t.project_id = ?", id);
+    }
+    if let Some(id) = f.company_id {
+        q.bind(" AND p.company_id = ?", id);
+    }
+    if let Some(id) = f.assignee_id {
+        q.bind(" AND t.assignee_id = ?", id);
+    }
+    if let Some(uid) = f.member_id {
+        q.bind(" AND t.project_id IN (SELECT project_id FROM project_access WHERE user_id = ?)", uid);
+    }
+    if let Some((uid, internal)) = f.unread_for {
+        // A message the user did not write, may see, and is past their read marker.
+        q.bind(" AND EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author_id <> ?", uid);
+        q.bind(" AND (? OR m.internal = 0)", internal);
+        q.bind(
+            " AND m.id > coalesce((SELECT r.last_message_id FROM ticket_reads r WHERE r.ticket_id = t.id AND r.user_id = ?), 0))",
+            uid,
+        );
+    }
+    if let Some(s) = &f.since {
+        q.bind(" AND t.created_at >= ?", s.clone());
+    }
+    if let Some(s) = &f.created_before {
+        q.bind(" AND t.created_at <= ?", s.clone());
+    }
+    q.push(" ORDER BY t.id DESC");
+    q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
+    q
+}
+
+pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Ticket>> {
+    let q = list_query(f);
+    let mut stmt = r.conn().prepare_cached(q.sql())?;
+    let rows = stmt.query_map(q.params().as_slice(), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn insert(tx: &Tx, project_id: i64, kind: &str, subject: &str, author_id: i64, now: &str) -> Result<i64> {
+    tx.conn().execute(
+        "INSERT INTO tickets (project_id, type, subject, author_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![project_id, kind, subject, author_id, now],
+    )?;
+    let id = tx.conn().last_insert_rowid();
+    record(tx, id, Some(author_id), "status", None, Some("open"), now)?;
+    Ok(id)
+}
+
+/// One line of a ticket's history.
+pub fn record(
+    tx: &Tx,
+    ticket: i64,
+    actor: Option<i64>,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO ticket_history (ticket_id, at, actor_id, field, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ticket, now, actor, field, old, new],
+    )?;
+    Ok(())
+}
+
+pub fn set_status(tx: &Tx, id: i64, actor: i64, old: &str, new: &str, now: &str) -> Result<()> {
+    tx.conn().execute("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, new, now])?;
+    record(tx, id, Some(actor), "status", Some(old), Some(new), now)
+}
+
+pub fn set_assignee(
+    tx: &Tx,
+    id: i64,
+    actor: i64,
+    old: Option<&str>,
+    new: Option<(i64, &str)>,
+    now: &str,
+) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE tickets SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, new.map(|n| n.0), now],
+    )?;
+    record(tx, id, Some(actor), "assignee", old, new.map(|n| n.1), now)
+}
+
+/// Stops the first-response clock (the first public staff reply only).
+pub fn set_first_response(tx: &Tx, id: i64, now: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE tickets SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+pub fn touch(tx: &Tx, id: i64, now: &str) -> Result<()> {
+    tx.conn().execute("UPDATE tickets SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub name: String,
+    pub mime: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub author: String,
+    pub author_name: String,
+    pub internal: bool,
+    pub body: String,
+    pub created_at: String,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+pub fn add_message(tx: &Tx, ticket: i64, author: i64, internal: bool, body: &str, now: &str) -> Result<i64> {
+    tx.conn().execute(
+        "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ticket, author, internal, body, now],
+    )?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+/// The thread, oldest first; internal notes only when asked for.
+pub fn messages(r: &impl Read, ticket: i64, include_internal: bool) -> Result<Vec<Message>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT m.id, u.username, u.full_name, m.internal, m.body, m.created_at FROM ticket_messages m
+         JOIN users u ON u.id = m.author_id WHERE m.ticket_id = ?1 AND (?2 OR m.internal = 0) ORDER BY m.id",
+    )?;
+    let mut list: Vec<Message> = stmt
+        .query_map(params![ticket, include_internal], |r| {
+            Ok(Message {
+                id: r.get(0)?,
+                author: r.get(1)?,
+                author_name: r.get(2)?,
+                internal: r.get(3)?,
+                body: r.get(4)?,
+                created_at: r.get(5)?,
+                attachments: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut att = r
+        .conn()
+        .prepare_cached("SELECT id, name, mime, size, sha256 FROM attachments WHERE message_id = ?1 ORDER BY id")?;
+    for m in &mut list {
+        m.attachments = att
+            .query_map([m.id], |r| {
+                Ok(AttachmentInfo {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    mime: r.get(2)?,
+                    size: r.get(3)?,
+                    sha256: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(list)
+}
+
+/// Stores a file's bytes once per content.
+pub fn put_blob(tx: &Tx, sha256: &str, data: &[u8]) -> Result<()> {
+    tx.conn().execute(
+        "INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)",
+        params![sha256, data.len() as i64, data],
+    )?;
+    Ok(())
+}
+
+pub fn add_attachment(tx: &Tx, message: i64, sha256: &str, name: &str, mime: &str, size: i64) -> Result<i64> {
+    tx.conn().execute(
+        "INSERT INTO attachments (message_id, sha256, name, mime, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![message, sha256, name, mime, size],
+    )?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+/// An attachment with the ticket it belongs to and whether its message is internal.
+pub fn attachment(r: &impl Read, id: i64) -> Result<Option<(AttachmentInfo, i64, bool)>> {
+    Ok(r.conn()
+        .query_row(
+            "SELECT a.id, a.name, a.mime, a.size, a.sha256, m.ticket_id, m.internal FROM attachments a
+             JOIN ticket_messages m ON m.id = a.message_id WHERE a.id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    AttachmentInfo {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        mime: r.get(2)?,
+                        size: r.get(3)?,
+                        sha256: r.get(4)?,
+                    },
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .optional()?)
+}
+
+pub fn blob(r: &impl Read, sha256: &str) -> Result<Vec<u8>> {
+    Ok(r.conn().query_row("SELECT data FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0))?)
+}
+
+pub fn blob_count(r: &impl Read) -> Result<i64> {
+    Ok(r.conn().query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub at: String,
+    pub actor: Option<String>,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+pub fn history(r: &impl Read, ticket: i64) -> Result<Vec<Change>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT h.at, u.username, h.field, h.old_value, h.new_value FROM ticket_history h
+         LEFT JOIN users u ON u.id = h.actor_id WHERE h.ticket_id = ?1 ORDER BY h.id",
+    )?;
+    let rows = stmt.query_map([ticket], |r| {
+        Ok(Change { at: r.get(0)?, actor: r.get(1)?, field: r.get(2)?, old: r.get(3)?, new: r.get(4)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether `user` has messages to read on a ticket (internal notes count for staff).
+pub fn is_unread(r: &impl Read, ticket: i64, user: i64, internal: bool) -> Result<bool> {
+    Ok(r.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = ?1 AND m.author_id <> ?2 AND (?3 OR m.internal = 0)
+            AND m.id > coalesce((SELECT last_message_id FROM ticket_reads WHERE ticket_id = ?1 AND user_id = ?2), 0))",
+        params![ticket, user, internal],
+        |row| row.get(0),
+    )?)
+}
+
+pub fn mark_read(tx: &Tx, ticket: i64, user: i64, last_message_id: i64) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO ticket_reads (ticket_id, user_id, last_message_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (ticket_id, user_id) DO UPDATE SET last_message_id = max(last_message_id, excluded.last_message_id)",
+        params![ticket, user, last_message_id],
+    )?;
+    Ok(())
+}
+
+/// What the SLA clocks need of a ticket.
+#[derive(Debug, Clone)]
+pub struct ClockData {
+    pub id: i64,
+    pub kind: String,
+    pub created_at: String,
+    pub first_response_at: Option<String>,
+    /// Status changes after creation: (when, new status).
+    pub changes: Vec<(String, String)>,
+}
+
+/// Clock data for the tickets that were open at `at` (or are open now), in one pass.
+pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<ClockData>> {
+    let mut out: Vec<ClockData> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    {
+        let mut push = |row: &Row<'_>| -> rusqlite::Result<()> {
+            let d = ClockData {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                created_at: row.get(2)?,
+                first_response_at: row.get(3)?,
+                changes: Vec::new(),
+            };
+            index.insert(d.id, out.len());
+            out.push(d);
+            Ok(())
+        };
+        match ids {
+            Some(ids) => {
+                let mut stmt = r
+                    .conn()
+                    .prepare_cached("SELECT id, type, created_at, first_response_at FROM tickets WHERE id = ?1")?;
+                for id in ids {
+                    let mut rows = stmt.query([id])?;
+                    while let Some(row) = rows.next()? {
+                        push(row)?;
+                    }
+                }
+            }
+            None => {
+                let mut stmt = r.conn().prepare_cached(
+                    "SELECT id, type, created_at, first_response_at FROM tickets
+                     WHERE created_at <= ?1 AND (status NOT IN ('resolved', 'closed')
+                        OR id IN (SELECT ticket_id FROM ticket_history WHERE field = 'status' AND at > ?1))
+                     ORDER BY id",
+                )?;
+                let mut rows = stmt.query([at])?;
+                while let Some(row) = rows.next()? {
+                    push(row)?;
+                }
+            }
+        }
+    }
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT h.ticket_id, h.at, h.new_value FROM ticket_history h
+         WHERE h.field = 'status' AND h.old_value IS NOT NULL AND h.at <= ?1 ORDER BY h.ticket_id, h.id",
+    )?;
+    let mut rows = stmt.query([at])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if let Some(i) = index.get(&id) {
+            out[*i].changes.push((row.get(1)?, row.get(2)?));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,173 @@
+//! The outbox: queueing notifications inside the transaction that causes them, delivering
+//! what is due right after a command (short timeout), retries with backoff, and the
+//! `rolo mail outbox` commands.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::authz::{Session, system_key};
+use crate::db::{self, Db, Tx};
+use crate::domain::{Permission, time};
+use crate::mail::{self, Outgoing, Smtp, SmtpSettings};
+use crate::{Error, Result};
+
+pub use db::outbox::Mail;
+
+/// A notification to queue.
+pub struct Draft {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub ticket_id: Option<i64>,
+    pub kind: &'static str,
+}
+
+/// Queues a message in the caller's transaction, threaded under its ticket.
+pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: &str) -> Result<i64> {
+    let domain = smtp.domain();
+    let message_id = mail::new_message_id(&domain)?;
+    let thread = d.ticket_id.map(|t| mail::ticket_thread_id(t, &domain));
+    db::outbox::enqueue(
+        tx,
+        &db::outbox::NewMail {
+            to: &d.to,
+            subject: &d.subject,
+            text_body: &d.text,
+            html_body: &d.html,
+            message_id: &message_id,
+            in_reply_to: thread.as_deref(),
+            references: thread.as_deref(),
+            ticket_id: d.ticket_id,
+            kind: d.kind,
+        },
+        now,
+    )
+}
+
+/// What a delivery run did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Delivery {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+    pub errors: Vec<String>,
+}
+
+const MAX_ATTEMPTS: i64 = 10;
+/// How long a claim lasts: a delivery that died mid-send is retried after this.
+const LEASE: Duration = Duration::minutes(10);
+
+fn backoff(attempts: i64) -> Duration {
+    match attempts {
+        ..=1 => Duration::minutes(1),
+        2 => Duration::minutes(5),
+        3 => Duration::minutes(30),
+        4 => Duration::hours(2),
+        _ => Duration::hours(6),
+    }
+}
+
+/// Delivers what is due (at most `limit` messages). Stops at the first failure to reach the
+/// server, so a down server costs one timeout, not one per message. Each message is claimed,
+/// sent, and marked sent in turn: a message is never sent twice by two processes.
+pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32) -> Result<Delivery> {
+    let key = system_key();
+    let mut report = Delivery::default();
+    let now = Utc::now();
+    let due = db::outbox::due(db, &time::format_utc(now), limit)?;
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let transport = match Smtp::connect(smtp) {
+        Ok(t) => t,
+        Err(e) => {
+            report.deferred = due.len();
+            report.errors.push(e.message().to_string());
+            return Ok(report);
+        }
+    };
+    for m in due {
+        let now = Utc::now();
+        let stamp = time::format_utc(now);
+        if !db.write(&key, |tx| db::outbox::claim(tx, m.id, &stamp, &time::format_utc(now + LEASE)))? {
+            continue;
+        }
+        let outgoing = Outgoing {
+            to: &m.to,
+            subject: &m.subject,
+            text: &m.text_body,
+            html: &m.html_body,
+            message_id: &m.message_id,
+            in_reply_to: m.in_reply_to.as_deref(),
+            references: m.references.as_deref(),
+        };
+        match transport.send(&outgoing) {
+            Ok(()) => {
+                db.write(&key, |tx| db::outbox::mark_sent(tx, m.id, &time::format_utc(Utc::now())))?;
+                report.sent += 1;
+            }
+            Err(e) => {
+                let attempts = m.attempts + 1;
+                let next = (attempts < MAX_ATTEMPTS).then(|| time::format_utc(now + backoff(attempts)));
+                db.write(&key, |tx| db::outbox::mark_failed(tx, m.id, &e, next.as_deref()))?;
+                if next.is_some() {
+                    report.deferred += 1
+                } else {
+                    report.failed += 1
+                }
+                report.errors.push(e);
+                // The server is unreachable or refusing: leave the rest for the next run.
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub fn list(session: &Session, status: Option<&str>, limit: Option<u32>) -> Result<Vec<Mail>> {
+    session.require(Permission::MailSend)?;
+    if let Some(s) = status
+        && !["queued", "sending", "sent", "failed"].contains(&s)
+    {
+        return Err(Error::invalid("status", format!("`{s}` is not one of: queued, sending, sent, failed")));
+    }
+    db::outbox::list(session.db(), status, limit)
+}
+
+/// Makes a queued or failed message due now.
+pub fn retry(session: &Session, id: i64) -> Result<Mail> {
+    let grant = session.require(Permission::MailSend)?;
+    let before = db::outbox::get(session.db(), id)?.ok_or_else(|| Error::not_found("message", id))?;
+    let now = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        if !db::outbox::retry(tx, id, &now)? {
+            return Err(Error::conflict(format!("message {id} is {} and cannot be retried", before.status)));
+        }
+        grant.audit(tx, "mail.retry", "outbox", Some(id), Some(&before.status), Some(&"queued"))?;
+        db::outbox::get(tx, id)?.ok_or_else(|| Error::internal("message vanished"))
+    })
+}
+
+/// Delivers everything due now (for cron).
+pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
+    session.require(Permission::MailSend)?;
+    let mut total = Delivery::default();
+    loop {
+        let r = deliver_due(session.db(), smtp, 500)?;
+        let stop = r.sent == 0 || !r.errors.is_empty();
+        total.sent += r.sent;
+        total.deferred += r.deferred;
+        total.failed += r.failed;
+        total.errors.extend(r.errors);
+        if stop {
+            return Ok(total);
+        }
+    }
+}
+
+/// When the next queued message is due, for messages.
+pub fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>> {
+    let queued = db::outbox::list(db, Some("queued"), None)?;
+    queued.iter().map(|m| time::parse_stored(&m.next_attempt_at)).min_by_key(|r| r.as_ref().ok().copied()).transpose()
+}

@@ -1,0 +1,336 @@
+//! SLA policies and clocks: `rolo ticket sla policy list|set`, `check` (for cron) and
+//! `explain`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::authz::Session;
+use super::mail::{self, Draft};
+use crate::db::{self, Read};
+use crate::domain::sla::{self, Calendar, CalendarSpec, Clock, Phase, Policy, State, Timeline};
+use crate::domain::{Permission, time};
+use crate::mail::{SmtpSettings, html_escape};
+use crate::{Error, Result};
+
+pub use db::sla::PolicyRow;
+
+pub const TYPES: [&str; 3] = ["urgent", "maintenance", "evolution"];
+
+fn ticket_type(t: &str) -> Result<&'static str> {
+    TYPES
+        .iter()
+        .find(|k| **k == t.trim())
+        .copied()
+        .ok_or_else(|| Error::invalid("type", format!("`{}` is not one of: urgent, maintenance, evolution", t.trim())))
+}
+
+pub(super) fn policy_of(row: &PolicyRow) -> Result<Policy> {
+    let spec: CalendarSpec = serde_json::from_value(row.calendar.clone())
+        .map_err(|e| Error::internal(format!("stored calendar of `{}` is unreadable: {e}", row.kind)))?;
+    Ok(Policy {
+        first_response_seconds: row.first_response_minutes * 60,
+        resolution_seconds: row.resolution_minutes * 60,
+        warn_percent: row.warn_percent,
+        calendar: Calendar::parse(&spec)?,
+    })
+}
+
+pub(super) fn policies(r: &impl Read) -> Result<HashMap<String, Policy>> {
+    db::sla::list(r)?.iter().map(|row| Ok((row.kind.clone(), policy_of(row)?))).collect()
+}
+
+pub fn list_policies(session: &Session) -> Result<Vec<PolicyRow>> {
+    session.require(Permission::SlaRead)?;
+    db::sla::list(session.db())
+}
+
+#[derive(Debug, Default)]
+pub struct PolicyInput {
+    pub first_response: Option<String>,
+    pub resolution: Option<String>,
+    pub warn: Option<String>,
+    pub time_zone: Option<String>,
+    pub hours: Option<String>,
+    pub holidays: Option<Vec<String>>,
+}
+
+/// Changes a type's policy; unnamed parts keep their values. Durations in days are working
+/// days of the policy's calendar.
+pub fn set_policy(session: &Session, kind: &str, input: &PolicyInput) -> Result<PolicyRow> {
+    let grant = session.require(Permission::SlaManage)?;
+    let kind = ticket_type(kind)?;
+    let before = db::sla::get(session.db(), kind)?.ok_or_else(|| Error::internal("policy missing"))?;
+    let mut spec: CalendarSpec =
+        serde_json::from_value(before.calendar.clone()).map_err(|e| Error::internal(e.to_string()))?;
+    if let Some(tz) = &input.time_zone {
+        spec.time_zone = tz.clone();
+    }
+    if let Some(h) = &input.hours {
+        spec.hours = h.clone();
+    }
+    if let Some(hs) = &input.holidays {
+        spec.holidays = hs.clone();
+    }
+    let calendar = Calendar::parse(&spec)?;
+    let minutes = |field: &str, v: &Option<String>, current: i64| -> Result<i64> {
+        match v {
+            Some(v) => Ok((sla::parse_target(field, v, &calendar)? + 59) / 60),
+            None => Ok(current),
+        }
+    };
+    let first = minutes("first response", &input.first_response, before.first_response_minutes)?;
+    let resolution = minutes("resolution", &input.resolution, before.resolution_minutes)?;
+    let warn = match &input.warn {
+        Some(w) => {
+            let n: i64 = w
+                .trim()
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| Error::invalid("warn", format!("`{w}` must be a percentage like 75%")))?;
+            if !(1..=99).contains(&n) {
+                return Err(Error::invalid("warn", format!("`{w}` must be between 1% and 99%")));
+            }
+            n
+        }
+        None => before.warn_percent,
+    };
+    let after = PolicyRow {
+        kind: kind.to_string(),
+        first_response_minutes: first,
+        resolution_minutes: resolution,
+        warn_percent: warn,
+        calendar: serde_json::to_value(calendar.spec())?,
+        updated_at: time::format_utc(Utc::now()),
+    };
+    let actor = session.actor().id;
+    grant.write(|tx| {
+        db::sla::upsert(tx, &after, actor)?;
+        grant.audit(tx, "sla.policy", "sla_policy", None, Some(&before), Some(&after))?;
+        Ok(after.clone())
+    })
+}
+
+fn timeline(d: &db::ticket::ClockData) -> Result<Timeline> {
+    Ok(Timeline {
+        created: time::parse_stored(&d.created_at)?,
+        first_response: d.first_response_at.as_deref().map(time::parse_stored).transpose()?,
+        changes: d.changes.iter().map(|(at, s)| Ok((time::parse_stored(at)?, Phase::of(s)))).collect::<Result<_>>()?,
+    })
+}
+
+/// Both clocks of each ticket (those open at `at` when `ids` is None), computed with one
+/// ruler per policy so that 100k tickets cost 100k lookups, not 100k walks over calendars.
+pub(super) fn evaluate_many(
+    r: &impl Read,
+    ids: Option<&[i64]>,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, (Clock, Clock)>> {
+    let data = db::ticket::clock_data(r, ids, &time::format_utc(at))?;
+    let policies = policies(r)?;
+    let mut earliest = at;
+    let timelines = data
+        .iter()
+        .map(|d| {
+            let t = timeline(d)?;
+            earliest = earliest.min(t.created);
+            Ok((d.id, d.kind.clone(), t))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rulers: HashMap<&str, _> =
+        policies.iter().map(|(k, p)| (k.as_str(), p.calendar.ruler(earliest, at + Duration::days(60)))).collect();
+    let mut out = HashMap::with_capacity(timelines.len());
+    for (id, kind, t) in timelines {
+        let (Some(policy), Some(ruler)) = (policies.get(&kind), rulers.get(kind.as_str())) else { continue };
+        out.insert(id, sla::evaluate_with(policy, ruler, &t, at));
+    }
+    Ok(out)
+}
+
+/// One clock that needs attention.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert {
+    pub ticket_id: i64,
+    pub project: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    pub assignee: Option<String>,
+    pub clock: &'static str,
+    pub state: State,
+    pub deadline: Option<String>,
+    /// Business seconds left (negative once breached).
+    pub remaining_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub at: String,
+    pub checked: usize,
+    pub at_risk: usize,
+    pub breached: usize,
+    pub notices_queued: usize,
+    pub alerts: Vec<Alert>,
+}
+
+/// Evaluates every open ticket as of `at`, lists the clocks at risk or breached, and queues
+/// each warning and breach notice once (a second run queues nothing new).
+pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Result<CheckReport> {
+    let grant = session.require(Permission::SlaRead)?;
+    let db = session.db();
+    let clocks = evaluate_many(db, None, at)?;
+    let mut alerts = Vec::new();
+    let mut ids: Vec<&i64> = clocks.keys().collect();
+    ids.sort();
+    for id in ids {
+        let (first, resolution) = &clocks[id];
+        for (name, c) in [("first_response", first), ("resolution", resolution)] {
+            if matches!(c.state, State::AtRisk | State::Breached) {
+                let Some(t) = db::ticket::get(db, *id)? else { continue };
+                alerts.push(Alert {
+                    ticket_id: t.id,
+                    project: t.project,
+                    kind: t.kind,
+                    subject: t.subject,
+                    assignee: t.assignee,
+                    clock: name,
+                    state: c.state,
+                    deadline: c.deadline.map(time::format_utc),
+                    remaining_seconds: c.remaining_seconds,
+                });
+            }
+        }
+    }
+    let stamp = time::format_utc(Utc::now());
+    let queued = grant.write(|tx| {
+        let mut queued = 0;
+        for a in &alerts {
+            let level = if a.state == State::Breached { "breached" } else { "at_risk" };
+            if !db::sla::record_notice(tx, a.ticket_id, a.clock, level, &stamp)? {
+                continue;
+            }
+            let Some(t) = db::ticket::get(tx, a.ticket_id)? else { continue };
+            let what = if a.state == State::Breached { "breached" } else { "at risk" };
+            let clock = a.clock.replace('_', " ");
+            let text = format!(
+                "The {clock} target of ticket #{} \"{}\" ({}) is {what}.\n\n{}\n\n-- \nrolo ticket sla explain {}\n",
+                t.id,
+                t.subject,
+                t.project,
+                match &a.deadline {
+                    Some(d) => format!("Deadline: {d}"),
+                    None => format!("Over by {} business minutes.", (-a.remaining_seconds).max(0) / 60),
+                },
+                t.id
+            );
+            for to in super::ticket::team_emails(tx, &t)? {
+                mail::enqueue(
+                    tx,
+                    smtp,
+                    &Draft {
+                        to,
+                        subject: format!("[{} #{}] SLA {what}: {}", t.project, t.id, t.subject),
+                        html: format!("<p>{}</p>", html_escape(&text)),
+                        text: text.clone(),
+                        ticket_id: Some(t.id),
+                        kind: "sla",
+                    },
+                    &stamp,
+                )?;
+                queued += 1;
+            }
+            grant.audit(
+                tx,
+                "sla.notice",
+                "ticket",
+                Some(t.id),
+                None,
+                Some(&serde_json::json!({"clock": a.clock, "level": level})),
+            )?;
+        }
+        Ok(queued)
+    })?;
+    Ok(CheckReport {
+        at: time::format_utc(at),
+        checked: clocks.len(),
+        at_risk: alerts.iter().filter(|a| a.state == State::AtRisk).count(),
+        breached: alerts.iter().filter(|a| a.state == State::Breached).count(),
+        notices_queued: queued,
+        alerts,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub ticket_id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: String,
+    pub calendar: CalendarSpec,
+    pub warn_percent: i64,
+    pub first_response: Clock,
+    pub resolution: Clock,
+    pub steps: Vec<String>,
+}
+
+/// How each deadline of a ticket was computed.
+pub fn explain(session: &Session, key: &str, at: DateTime<Utc>) -> Result<Explanation> {
+    let t = super::ticket::readable(session, key)?;
+    let row = db::sla::get(session.db(), &t.kind)?.ok_or_else(|| Error::internal("policy missing"))?;
+    let policy = policy_of(&row)?;
+    let data = db::ticket::clock_data(session.db(), Some(&[t.id]), &time::format_utc(at))?;
+    let d = data.first().ok_or_else(|| Error::not_found("ticket", key))?;
+    let tl = timeline(d)?;
+    let (first, resolution) = sla::evaluate(&policy, &tl, at);
+    let hm = |s: i64| format!("{}h{:02}", s / 3600, (s.abs() % 3600) / 60);
+    let mut steps = vec![
+        format!(
+            "Policy `{}`: first response {} and resolution {} of business time; warning at {}%.",
+            t.kind,
+            hm(policy.first_response_seconds),
+            hm(policy.resolution_seconds),
+            policy.warn_percent
+        ),
+        format!(
+            "Calendar: {} in {}, {} holiday(s); a working day is {}.",
+            row.calendar["hours"].as_str().unwrap_or(""),
+            policy.calendar.tz.name(),
+            policy.calendar.holidays.len(),
+            hm(policy.calendar.day_seconds())
+        ),
+        format!("Created {}; clocks run while open or in progress, pause while waiting for the client.", t.created_at),
+    ];
+    for (when, phase) in &tl.changes {
+        steps.push(format!(
+            "{}: {}",
+            time::format_utc(*when),
+            match phase {
+                Phase::Running => "running (open / in progress)",
+                Phase::Waiting => "paused (waiting for the client)",
+                Phase::Done => "stopped (resolved / closed)",
+            }
+        ));
+    }
+    for (name, c) in [("First response", &first), ("Resolution", &resolution)] {
+        steps.push(format!(
+            "{name}: {} used, {} paused, {} {} → {}{}.",
+            hm(c.elapsed_seconds),
+            hm(c.paused_seconds),
+            hm(c.remaining_seconds.abs()),
+            if c.remaining_seconds >= 0 { "left" } else { "over" },
+            c.state,
+            c.deadline.map(|d| format!(", due {}", time::format_utc(d))).unwrap_or_default()
+        ));
+    }
+    Ok(Explanation {
+        ticket_id: t.id,
+        kind: t.kind,
+        at: time::format_utc(at),
+        calendar: policy.calendar.spec(),
+        warn_percent: policy.warn_percent,
+        first_response: first,
+        resolution,
+        steps,
+    })
+}
