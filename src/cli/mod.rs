@@ -238,7 +238,7 @@ impl Ctx {
             }
             return;
         }
-        match service::mail::deliver_due(db, &self.config.smtp, 100) {
+        match service::mail::deliver_due(db, &self.config.smtp, 100, false) {
             Ok(r) if r.errors.is_empty() => {}
             Ok(r) => self.out.warn(format!(
                 "{} e-mail(s) could not be delivered and stay queued ({}); `rolo mail outbox flush` retries",

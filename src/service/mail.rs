@@ -2,7 +2,7 @@
 //! what is due right after a command (short timeout), retries with backoff, and the
 //! `rolo mail outbox` commands.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use super::authz::{Session, system_key};
@@ -71,11 +71,14 @@ fn backoff(attempts: i64) -> Duration {
 /// Delivers what is due (at most `limit` messages). Stops at the first failure to reach the
 /// server, so a down server costs one timeout, not one per message. Each message is claimed,
 /// sent, and marked sent in turn: a message is never sent twice by two processes.
-pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32) -> Result<Delivery> {
+/// With `now_or_later`, messages waiting for their backoff are due too (`flush`: the operator
+/// says the server is back).
+pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool) -> Result<Delivery> {
     let key = system_key();
     let mut report = Delivery::default();
     let now = Utc::now();
-    let due = db::outbox::due(db, &time::format_utc(now), limit)?;
+    let horizon = if now_or_later { now + Duration::days(36500) } else { now };
+    let due = db::outbox::due(db, &time::format_utc(horizon), limit)?;
     if due.is_empty() {
         return Ok(report);
     }
@@ -90,7 +93,8 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32) -> Result<Delivery>
     for m in due {
         let now = Utc::now();
         let stamp = time::format_utc(now);
-        if !db.write(&key, |tx| db::outbox::claim(tx, m.id, &stamp, &time::format_utc(now + LEASE)))? {
+        let claim_until = if now_or_later { time::format_utc(horizon) } else { stamp.clone() };
+        if !db.write(&key, |tx| db::outbox::claim(tx, m.id, &claim_until, &time::format_utc(now + LEASE)))? {
             continue;
         }
         let outgoing = Outgoing {
@@ -154,7 +158,7 @@ pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
     session.require(Permission::MailSend)?;
     let mut total = Delivery::default();
     loop {
-        let r = deliver_due(session.db(), smtp, 500)?;
+        let r = deliver_due(session.db(), smtp, 500, true)?;
         let stop = r.sent == 0 || !r.errors.is_empty();
         total.sent += r.sent;
         total.deferred += r.deferred;
@@ -164,10 +168,4 @@ pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
             return Ok(total);
         }
     }
-}
-
-/// When the next queued message is due, for messages.
-pub fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>> {
-    let queued = db::outbox::list(db, Some("queued"), None)?;
-    queued.iter().map(|m| time::parse_stored(&m.next_attempt_at)).min_by_key(|r| r.as_ref().ok().copied()).transpose()
 }

@@ -16,6 +16,8 @@ pub struct World {
     tokens: HashMap<String, String>,
     /// Made by `init --demo`: accounts use the demo passwords.
     demo: bool,
+    /// Extra environment for every command (SMTP settings…).
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -51,7 +53,7 @@ impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("data").join("rolo.db");
-        World { dir, db, tokens: HashMap::new(), demo: false }
+        World { dir, db, tokens: HashMap::new(), demo: false, env: Vec::new() }
     }
 
     /// A world on the demo database (`rolo init --demo`).
@@ -72,7 +74,7 @@ impl World {
         let w = World::new();
         std::fs::create_dir_all(w.db.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&other.db, &w.db).expect("copy db");
-        World { tokens: other.tokens.clone(), demo: other.demo, ..w }
+        World { tokens: other.tokens.clone(), demo: other.demo, env: other.env.clone(), ..w }
     }
 
     pub fn home(&self) -> &Path {
@@ -100,6 +102,12 @@ impl World {
             .env("ROLO_TOKEN_STORE", "file")
             .env("TZ", "UTC")
             .stdin(Stdio::null());
+        for var in ["ROLO_SMTP_URL", "ROLO_SMTP_FROM"] {
+            c.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
         c
     }
 

@@ -7,4 +7,6 @@ mod harness;
 mod matrix;
 mod misc;
 mod sentry;
+mod smtp;
+mod tickets;
 mod token_store;
