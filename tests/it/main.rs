@@ -7,6 +7,7 @@ mod harness;
 mod matrix;
 mod misc;
 mod sentry;
+mod sla;
 mod smtp;
 mod tickets;
 mod token_store;
