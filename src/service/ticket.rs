@@ -527,11 +527,20 @@ fn check_transition(session: &Session, t: &Ticket, to: &str) -> Result<()> {
     if t.status == to {
         return Err(Error::conflict(format!("ticket {} is already {to}", t.id)));
     }
-    let allowed = if is_client(session) { client_may(&t.status, to) } else { staff_may(&t.status, to) };
-    if !allowed {
-        let who =
-            if is_client(session) { "a client may only reopen its ticket" } else { "see `rolo ticket status --help`" };
-        return Err(Error::conflict(format!("ticket {} cannot go from {} to {to} ({who})", t.id, t.status)));
+    if is_client(session) {
+        if !client_may(&t.status, to) {
+            return Err(session.deny(
+                Permission::TicketStatus,
+                "ticket",
+                Some(t.id),
+                "a client may only reopen its ticket; staff move it otherwise (`ticket:status`)",
+            ));
+        }
+    } else if !staff_may(&t.status, to) {
+        return Err(Error::conflict(format!(
+            "ticket {} cannot go from {} to {to} (closed tickets can only be reopened)",
+            t.id, t.status
+        )));
     }
     Ok(())
 }

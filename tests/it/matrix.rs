@@ -181,3 +181,98 @@ fn every_role_and_crm_command_pair_is_allowed_or_denied_with_ownership() {
     let failures = run_matrix(&t, CRM_CASES, &[]);
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+const READERS: &[&str] = &["admin", "management", "sales", "support", "client"];
+const TEAM: &[&str] = &["admin", "management", "support"];
+
+/// Every ticket, project, SLA and outbox command. Ticket 1 is on P1 (granted to the client
+/// account), ticket 2 on P2 (not granted): for the client it does not exist.
+const TICKET_CASES: &[(&str, &[&str])] = &[
+    ("ticket list", READERS),
+    ("ticket list --sla ok,at-risk --unread --assignee @me", READERS),
+    ("ticket show 1", READERS),
+    ("ticket show 1 --internal", TEAM),
+    ("ticket create --project P1 --type urgent --subject S --body B", &["admin", "management", "support", "client"]),
+    ("ticket reply 1 --body B", &["admin", "management", "support", "client"]),
+    ("ticket note 1 --body B", TEAM),
+    ("ticket status 1 in_progress", TEAM),
+    ("ticket assign 1 support-user", TEAM),
+    ("ticket attachment get 1 -o -", READERS),
+    ("ticket sla explain 1", READERS),
+    ("ticket project list", READERS),
+    ("ticket project show P1", READERS),
+    ("ticket project create --name P3 --company Co1", &["admin", "management"]),
+    ("ticket project grant P2 --user client-user", &["admin", "management"]),
+    ("ticket project revoke P1 --user client-user", &["admin", "management"]),
+    ("ticket sla policy list", &["admin", "management", "sales", "support"]),
+    ("ticket sla policy set urgent --warn 80%", &["admin", "management"]),
+    ("ticket sla check --at now", &["admin", "management", "sales", "support"]),
+    ("mail outbox list", &["admin"]),
+    ("mail outbox retry 1", &["admin"]),
+    ("mail outbox flush", &["admin"]),
+];
+
+#[test]
+fn every_role_and_ticket_command_pair_is_allowed_or_denied() {
+    let mut t = World::new();
+    t.init();
+    for role in ROLES.iter().filter(|r| **r != "admin") {
+        t.create_user(&user_of(role), &[role]).ok();
+    }
+    t.run_as("sales-user", &["client", "create", "--name", "C1", "--email", "c1@crm.test", "--company", "Co1"]).ok();
+    t.run_as("sales-user", &["client", "create", "--name", "C2", "--email", "c2@crm.test", "--company", "Co2"]).ok();
+    t.sql().execute("UPDATE users SET client_id = (SELECT id FROM clients WHERE email = 'c1@crm.test') WHERE username = 'client-user'", []).expect("link");
+    t.run_as(ADMIN, &["ticket", "project", "create", "--name", "P1", "--company", "Co1"]).ok();
+    t.run_as(ADMIN, &["ticket", "project", "create", "--name", "P2", "--company", "Co2"]).ok();
+    t.run_as(ADMIN, &["ticket", "project", "grant", "P1", "--user", "client-user"]).ok();
+    let file = t.home().join("log.txt");
+    std::fs::write(&file, "log").expect("file");
+    t.run_as(
+        "client-user",
+        &[
+            "ticket",
+            "create",
+            "--project",
+            "P1",
+            "--type",
+            "urgent",
+            "--subject",
+            "Down",
+            "--body",
+            "Help",
+            "--attach",
+            file.to_str().expect("path"),
+        ],
+    )
+    .ok();
+    t.run_as(
+        "support-user",
+        &["ticket", "create", "--project", "P2", "--type", "maintenance", "--subject", "Other", "--body", "Theirs"],
+    )
+    .ok();
+    // One failed message to retry; nothing else due, so a flush has nothing to reach a server for.
+    t.sql()
+        .execute_batch("UPDATE outbox SET status = 'sent'; UPDATE outbox SET status = 'failed' WHERE id = 1;")
+        .expect("outbox");
+    for role in ROLES {
+        t.token(&user_of(role));
+    }
+    let failures = run_matrix(&t, TICKET_CASES, &[]);
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+
+    // Foreign ids answer "not found" to the client, never "forbidden".
+    for line in [
+        "ticket show 2",
+        "ticket reply 2 --body B",
+        "ticket status 2 open",
+        "ticket sla explain 2",
+        "ticket project show P2",
+    ] {
+        let mut w = World::clone_from(&t);
+        let args: Vec<&str> = line.split(' ').collect();
+        let before = w.snapshot();
+        let out = w.run_as("client-user", &args);
+        assert_eq!(out.code, 6, "{line}: {out:?}");
+        assert_eq!(w.snapshot(), before, "{line}");
+    }
+}

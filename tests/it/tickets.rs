@@ -322,7 +322,7 @@ fn statuses_follow_the_transition_table() {
         .ok()
         .json(),
     );
-    w.run_as("kevin", &["ticket", "status", &id, "closed"]).code(7);
+    w.run_as("kevin", &["ticket", "status", &id, "closed"]).code(5);
     w.run_as("kate", &["ticket", "status", &id, "waiting_client"]).ok();
     // A client reply on waiting_client reopens the ticket.
     let r = w.run_as("kevin", &["ticket", "reply", &id, "--body", "Here is the log.", "--json"]).ok().json();
