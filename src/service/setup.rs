@@ -363,5 +363,53 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
     }
     let kevin_account = user("kevin")?;
     db::user::link_client(tx, kevin_account, kevin)?;
+    demo_tickets(tx, now, cool, lou, kevin_account, kate, mia)
+}
+
+/// Projects and tickets in every status; `kevin` (client) sees the Cool Startup website only.
+fn demo_tickets(tx: &db::Tx, now: &str, cool: i64, lou: i64, kevin: i64, kate: i64, mia: i64) -> Result<()> {
+    let site = db::project::insert(tx, "Cool Startup Website", cool, "The public website and its contact forms.", mia, now)?;
+    let booking = db::project::insert(tx, "Lou Bouzin Booking App", lou, "Room booking for the Salle des fêtes.", mia, now)?;
+    db::project::grant(tx, site, kevin, mia, now)?;
+    let ago = |hours: i64| time::format_utc(Utc::now() - chrono::Duration::hours(hours));
+    let ticket = |project: i64, kind: &str, subject: &str, body: &str, author: i64, hours_ago: i64| -> Result<i64> {
+        let at = ago(hours_ago);
+        let id = db::ticket::insert(tx, project, kind, subject, author, &at)?;
+        db::ticket::add_message(tx, id, author, false, body, &at)?;
+        Ok(id)
+    };
+    let reply = |id: i64, by: i64, internal: bool, body: &str, hours_ago: i64| -> Result<()> {
+        let at = ago(hours_ago);
+        db::ticket::add_message(tx, id, by, internal, body, &at)?;
+        if !internal {
+            db::ticket::set_first_response(tx, id, &at)?;
+        }
+        Ok(())
+    };
+    let status = |id: i64, by: i64, from: &str, to: &str, hours_ago: i64| db::ticket::set_status(tx, id, by, from, to, &ago(hours_ago));
+
+    ticket(site, "urgent", "The contact form sends nothing", "Since this morning, messages from the contact form never arrive.", kevin, 2)?;
+
+    let t = ticket(site, "evolution", "Add the new team members to the About page", "Three people joined; photos attached later.", kevin, 72)?;
+    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(71))?;
+    reply(t, kate, false, "On it: send the photos when you have them.", 70)?;
+    reply(t, kate, true, "Internal: the CMS needs an upgrade before this; do not promise a date.", 69)?;
+    status(t, kate, "open", "in_progress", 69)?;
+
+    let t = ticket(site, "maintenance", "Renew the TLS certificate", "The browser warns that the certificate expires soon.", kevin, 48)?;
+    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(47))?;
+    reply(t, kate, false, "Which domain registrar do you use? We need access to renew it.", 46)?;
+    status(t, kate, "open", "waiting_client", 46)?;
+
+    let t = ticket(site, "maintenance", "Typo on the pricing page", "It says 'anual' instead of 'annual'.", kevin, 30)?;
+    reply(t, kate, false, "Fixed, thank you!", 29)?;
+    status(t, kate, "open", "resolved", 29)?;
+
+    let t = ticket(site, "evolution", "Newsletter sign-up button", "Could the button be green?", kevin, 300)?;
+    reply(t, kate, false, "Done and deployed.", 290)?;
+    status(t, kate, "open", "resolved", 290)?;
+    status(t, kate, "resolved", "closed", 200)?;
+
+    ticket(booking, "urgent", "Booking calendar shows the wrong dates", "Bookings for May appear in June.", kate, 5)?;
     Ok(())
 }

@@ -411,3 +411,23 @@ fn unread_markers_are_per_user_and_attachments_are_stored_once() {
     assert!(out.stderr.contains("invalid attach"), "{out:?}");
     assert_eq!(w.snapshot(), before);
 }
+
+#[test]
+fn the_demo_has_projects_a_client_account_and_tickets_in_every_status() {
+    let mut w = World::demo();
+    let all = w.run_as("kate", &["ticket", "list", "--json"]).ok().json();
+    let mut statuses: Vec<&str> = all.as_array().expect("rows").iter().filter_map(|t| t["status"].as_str()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert_eq!(statuses, vec!["closed", "in_progress", "open", "resolved", "waiting_client"]);
+    // kevin sees his company's project only, and no internal note.
+    let mine = w.run_as("kevin", &["ticket", "list", "--json"]).ok().json();
+    assert!(mine.as_array().expect("rows").iter().all(|t| t["project"] == "Cool Startup Website"));
+    assert!(mine.as_array().map(Vec::len) < all.as_array().map(Vec::len));
+    for t in mine.as_array().expect("rows") {
+        let shown = w.run_as("kevin", &["ticket", "show", &t["id"].as_i64().expect("id").to_string(), "--json"]).ok().stdout;
+        assert!(!shown.contains("Internal:"), "{shown}");
+    }
+    let staff = w.run_as("kate", &["ticket", "show", "2", "--internal", "--json"]).ok().stdout;
+    assert!(staff.contains("Internal:"));
+}
