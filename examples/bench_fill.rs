@@ -1,7 +1,7 @@
 //! Fills a Rolo database with synthetic clients, contracts and events for `scripts/bench.sh`,
 //! through the same bundled SQLite (and so the same FTS5 trigram tokenizer) as the binary.
 //!
-//! Usage: bench_fill DB CLIENTS CONTRACTS EVENTS
+//! Usage: bench_fill DB CLIENTS CONTRACTS EVENTS [TICKETS]
 
 use std::time::Instant;
 
@@ -25,9 +25,12 @@ impl Rng {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, db, clients, contracts, events] = args.as_slice() else {
-        return Err("usage: bench_fill DB CLIENTS CONTRACTS EVENTS".into());
+    let (db, clients, contracts, events, tickets) = match args.as_slice() {
+        [_, db, c, k, e] => (db, c, k, e, "0"),
+        [_, db, c, k, e, t] => (db, c, k, e, t.as_str()),
+        _ => return Err("usage: bench_fill DB CLIENTS CONTRACTS EVENTS [TICKETS]".into()),
     };
+    let n_tickets: u64 = tickets.parse()?;
     let (n_clients, n_contracts, n_events): (u64, u64, u64) = (clients.parse()?, contracts.parse()?, events.parse()?);
     let started = Instant::now();
     let mut c = Connection::open(db)?;
@@ -104,12 +107,70 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 now
             ])?;
         }
+        // Open tickets created over the last 30 days, a tenth of them waiting for the client.
+        if n_tickets > 0 {
+            tx.execute(
+                "INSERT INTO projects (name, company_id, created_at, updated_at) VALUES ('Bench project', 1, ?1, ?1)",
+                [now],
+            )?;
+            let project = tx.last_insert_rowid();
+            let base = chrono_like_now();
+            let mut t = tx.prepare(
+                "INSERT INTO tickets (project_id, type, subject, status, author_id, assignee_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            let mut h = tx.prepare(
+                "INSERT INTO ticket_history (ticket_id, at, actor_id, field, old_value, new_value) VALUES (?1, ?2, ?3, 'status', ?4, ?5)",
+            )?;
+            let types = ["urgent", "maintenance", "evolution"];
+            for i in 0..n_tickets {
+                let created = base - rng.below(30 * 24 * 3600) as i64;
+                let waiting = rng.below(10) == 0;
+                let who = support[rng.below(support.len() as u64) as usize];
+                let assignee = (rng.below(2) == 0).then_some(who);
+                t.execute(params![
+                    project,
+                    types[rng.below(3) as usize],
+                    format!("Ticket {i}"),
+                    if waiting { "waiting_client" } else { "open" },
+                    who,
+                    assignee,
+                    stamp(created)
+                ])?;
+                let id = tx.last_insert_rowid();
+                h.execute(params![id, stamp(created), who, None::<String>, "open"])?;
+                if waiting {
+                    h.execute(params![id, stamp(created + 3600), who, "open", "waiting_client"])?;
+                }
+            }
+        }
     }
     tx.commit()?;
     c.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
     eprintln!(
-        "filled {n_clients} clients, {n_contracts} contracts, {n_events} events in {:.1} s",
+        "filled {n_clients} clients, {n_contracts} contracts, {n_events} events, {n_tickets} tickets in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Seconds since the Unix epoch, now.
+fn chrono_like_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// RFC 3339 UTC with milliseconds, as Rolo stores instants (civil-from-days, no dependency).
+fn stamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }

@@ -51,6 +51,9 @@ impl Output {
 
     /// A record with its own human form (a card) for table output.
     pub fn record_with<T: Serialize>(&self, value: &T, columns: &[&str], card: Option<String>) -> Result<()> {
+        if self.format == Format::Json {
+            return write_json(value);
+        }
         let v = serde_json::to_value(value)?;
         match self.format {
             Format::Json => write_json(&v),
@@ -165,8 +168,8 @@ fn looks_like_instant(s: &str) -> bool {
     s.len() >= 20 && s.ends_with('Z') && s.as_bytes().get(10) == Some(&b'T') && s.as_bytes().get(4) == Some(&b'-')
 }
 
-fn write_json(v: &Value) -> Result<()> {
-    let mut out = io::stdout().lock();
+fn write_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     out.flush()?;
@@ -174,7 +177,7 @@ fn write_json(v: &Value) -> Result<()> {
 }
 
 fn write_csv(columns: &[&str], rows: &[Value]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(io::stdout().lock());
+    let mut w = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()));
     let csv_err = |e: csv::Error| -> crate::Error {
         match e.into_kind() {
             csv::ErrorKind::Io(io) => io.into(),
@@ -190,7 +193,7 @@ fn write_csv(columns: &[&str], rows: &[Value]) -> Result<()> {
 }
 
 fn write_text(text: &str) -> Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     writeln!(out, "{text}")?;
     out.flush()?;
     Ok(())

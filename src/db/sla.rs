@@ -63,3 +63,10 @@ pub fn record_notice(tx: &Tx, ticket_id: i64, clock: &str, level: &str, at: &str
         params![ticket_id, clock, level, at],
     )? == 1)
 }
+
+/// Every notice already queued, as "ticket clock level" keys (`42 resolution breached`).
+pub fn notices(r: &impl Read) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = r.conn().prepare_cached("SELECT ticket_id || ' ' || clock || ' ' || level FROM sla_notices")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

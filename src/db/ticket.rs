@@ -75,7 +75,40 @@ pub struct Filter {
 }
 
 pub fn list_query(f: &Filter) -> Query {
-    let mut q = Query::new(select!());
+    filtered(select!(), f)
+}
+
+/// The ids of the tickets a filter selects, newest first (for SLA filtering before loading).
+pub fn list_ids(r: &impl Read, f: &Filter) -> Result<Vec<i64>> {
+    let q = filtered("SELECT t.id FROM tickets t JOIN projects p ON p.id = t.project_id", f);
+    let mut stmt = r.conn().prepare_cached(q.sql())?;
+    let rows = stmt.query_map(q.params().as_slice(), |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Tickets by id, in the order given.
+pub fn get_many(r: &impl Read, ids: &[i64]) -> Result<Vec<Ticket>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut q = Query::new(select!());
+        q.push(" WHERE t.id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            q.bind(if i == 0 { "?" } else { ", ?" }, *id);
+        }
+        q.push(")");
+        let mut stmt = r.conn().prepare(q.sql())?;
+        let found: std::collections::HashMap<i64, Ticket> = stmt
+            .query_map(q.params().as_slice(), from_row)?
+            .map(|t| t.map(|t| (t.id, t)))
+            .collect::<rusqlite::Result<_>>()?;
+        let mut found = found;
+        out.extend(chunk.iter().filter_map(|id| found.remove(id)));
+    }
+    Ok(out)
+}
+
+fn filtered(base: &'static str, f: &Filter) -> Query {
+    let mut q = Query::new(base);
     q.push(" WHERE 1");
     if !f.statuses.is_empty() {
         q.push(" AND t.status IN (");
@@ -355,7 +388,6 @@ pub struct ClockData {
 /// Clock data for the tickets that were open at `at` (or are open now), in one pass.
 pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<ClockData>> {
     let mut out: Vec<ClockData> = Vec::new();
-    let mut index = std::collections::HashMap::new();
     {
         let mut push = |row: &Row<'_>| -> rusqlite::Result<()> {
             let d = ClockData {
@@ -365,18 +397,31 @@ pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<Cl
                 first_response_at: row.get(3)?,
                 changes: Vec::new(),
             };
-            index.insert(d.id, out.len());
             out.push(d);
             Ok(())
         };
         match ids {
-            Some(ids) => {
+            // A few tickets (show, explain, a page): one lookup each.
+            Some(ids) if ids.len() <= 64 => {
                 let mut stmt = r
                     .conn()
                     .prepare_cached("SELECT id, type, created_at, first_response_at FROM tickets WHERE id = ?1")?;
                 for id in ids {
                     let mut rows = stmt.query([id])?;
                     while let Some(row) = rows.next()? {
+                        push(row)?;
+                    }
+                }
+            }
+            // Many: one pass over the table, keeping the wanted ones.
+            Some(ids) => {
+                let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+                let mut stmt = r.conn().prepare_cached(
+                    "SELECT id, type, created_at, first_response_at FROM tickets WHERE created_at <= ?1 ORDER BY id",
+                )?;
+                let mut rows = stmt.query([at])?;
+                while let Some(row) = rows.next()? {
+                    if wanted.contains(&row.get::<_, i64>(0)?) {
                         push(row)?;
                     }
                 }
@@ -395,15 +440,35 @@ pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<Cl
             }
         }
     }
+    // Both sides are sorted by ticket id: walk them together.
+    out.sort_by_key(|d| d.id);
     let mut stmt = r.conn().prepare_cached(
         "SELECT h.ticket_id, h.at, h.new_value FROM ticket_history h
          WHERE h.field = 'status' AND h.old_value IS NOT NULL AND h.at <= ?1 ORDER BY h.ticket_id, h.id",
     )?;
     let mut rows = stmt.query([at])?;
+    let mut i = 0;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        if let Some(i) = index.get(&id) {
-            out[*i].changes.push((row.get(1)?, row.get(2)?));
+        while i < out.len() && out[i].id < id {
+            i += 1;
+        }
+        if i < out.len() && out[i].id == id {
+            out[i].changes.push((row.get(1)?, row.get(2)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Tickets by id, in one query (for reports over many tickets).
+pub fn by_ids(r: &impl Read, ids: &std::collections::HashSet<i64>) -> Result<std::collections::HashMap<i64, Ticket>> {
+    let mut stmt = r.conn().prepare_cached(concat!(select!(), " ORDER BY t.id"))?;
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if ids.contains(&id) {
+            out.insert(id, from_row(row)?);
         }
     }
     Ok(out)

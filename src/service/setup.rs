@@ -368,8 +368,10 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
 
 /// Projects and tickets in every status; `kevin` (client) sees the Cool Startup website only.
 fn demo_tickets(tx: &db::Tx, now: &str, cool: i64, lou: i64, kevin: i64, kate: i64, mia: i64) -> Result<()> {
-    let site = db::project::insert(tx, "Cool Startup Website", cool, "The public website and its contact forms.", mia, now)?;
-    let booking = db::project::insert(tx, "Lou Bouzin Booking App", lou, "Room booking for the Salle des fêtes.", mia, now)?;
+    let site =
+        db::project::insert(tx, "Cool Startup Website", cool, "The public website and its contact forms.", mia, now)?;
+    let booking =
+        db::project::insert(tx, "Lou Bouzin Booking App", lou, "Room booking for the Salle des fêtes.", mia, now)?;
     db::project::grant(tx, site, kevin, mia, now)?;
     let ago = |hours: i64| time::format_utc(Utc::now() - chrono::Duration::hours(hours));
     let ticket = |project: i64, kind: &str, subject: &str, body: &str, author: i64, hours_ago: i64| -> Result<i64> {
@@ -386,17 +388,40 @@ fn demo_tickets(tx: &db::Tx, now: &str, cool: i64, lou: i64, kevin: i64, kate: i
         }
         Ok(())
     };
-    let status = |id: i64, by: i64, from: &str, to: &str, hours_ago: i64| db::ticket::set_status(tx, id, by, from, to, &ago(hours_ago));
+    let status = |id: i64, by: i64, from: &str, to: &str, hours_ago: i64| {
+        db::ticket::set_status(tx, id, by, from, to, &ago(hours_ago))
+    };
 
-    ticket(site, "urgent", "The contact form sends nothing", "Since this morning, messages from the contact form never arrive.", kevin, 2)?;
+    ticket(
+        site,
+        "urgent",
+        "The contact form sends nothing",
+        "Since this morning, messages from the contact form never arrive.",
+        kevin,
+        2,
+    )?;
 
-    let t = ticket(site, "evolution", "Add the new team members to the About page", "Three people joined; photos attached later.", kevin, 72)?;
+    let t = ticket(
+        site,
+        "evolution",
+        "Add the new team members to the About page",
+        "Three people joined; photos attached later.",
+        kevin,
+        72,
+    )?;
     db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(71))?;
     reply(t, kate, false, "On it: send the photos when you have them.", 70)?;
     reply(t, kate, true, "Internal: the CMS needs an upgrade before this; do not promise a date.", 69)?;
     status(t, kate, "open", "in_progress", 69)?;
 
-    let t = ticket(site, "maintenance", "Renew the TLS certificate", "The browser warns that the certificate expires soon.", kevin, 48)?;
+    let t = ticket(
+        site,
+        "maintenance",
+        "Renew the TLS certificate",
+        "The browser warns that the certificate expires soon.",
+        kevin,
+        48,
+    )?;
     db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(47))?;
     reply(t, kate, false, "Which domain registrar do you use? We need access to renew it.", 46)?;
     status(t, kate, "open", "waiting_client", 46)?;

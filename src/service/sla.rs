@@ -175,25 +175,30 @@ pub struct CheckReport {
 }
 
 /// Evaluates every open ticket as of `at`, lists the clocks at risk or breached, and queues
-/// each warning and breach notice once (a second run queues nothing new).
+/// each warning and breach notice once (a second run queues nothing new and writes nothing).
 pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Result<CheckReport> {
     let grant = session.require(Permission::SlaRead)?;
     let db = session.db();
     let clocks = evaluate_many(db, None, at)?;
+    let flagged: std::collections::HashSet<i64> = clocks
+        .iter()
+        .filter(|(_, (f, r))| [f.state, r.state].iter().any(|s| matches!(s, State::AtRisk | State::Breached)))
+        .map(|(id, _)| *id)
+        .collect();
+    let tickets = db::ticket::by_ids(db, &flagged)?;
     let mut alerts = Vec::new();
-    let mut ids: Vec<&i64> = clocks.keys().collect();
+    let mut ids: Vec<&i64> = flagged.iter().collect();
     ids.sort();
     for id in ids {
-        let (first, resolution) = &clocks[id];
+        let (Some((first, resolution)), Some(t)) = (clocks.get(id), tickets.get(id)) else { continue };
         for (name, c) in [("first_response", first), ("resolution", resolution)] {
             if matches!(c.state, State::AtRisk | State::Breached) {
-                let Some(t) = db::ticket::get(db, *id)? else { continue };
                 alerts.push(Alert {
                     ticket_id: t.id,
-                    project: t.project,
-                    kind: t.kind,
-                    subject: t.subject,
-                    assignee: t.assignee,
+                    project: t.project.clone(),
+                    kind: t.kind.clone(),
+                    subject: t.subject.clone(),
+                    assignee: t.assignee.clone(),
                     clock: name,
                     state: c.state,
                     deadline: c.deadline.map(time::format_utc),
@@ -202,55 +207,75 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
             }
         }
     }
-    let stamp = time::format_utc(Utc::now());
-    let queued = grant.write(|tx| {
-        let mut queued = 0;
-        for a in &alerts {
-            let level = if a.state == State::Breached { "breached" } else { "at_risk" };
-            if !db::sla::record_notice(tx, a.ticket_id, a.clock, level, &stamp)? {
-                continue;
+    let level = |a: &Alert| if a.state == State::Breached { "breached" } else { "at_risk" };
+    let sent = db::sla::notices(db)?;
+    let fresh: Vec<&Alert> =
+        alerts.iter().filter(|a| !sent.contains(&format!("{} {} {}", a.ticket_id, a.clock, level(a)))).collect();
+    let queued = if fresh.is_empty() {
+        0
+    } else {
+        // Recipients are looked up once: each assignee, and the support team for the rest.
+        let team: Vec<String> = db::user::list(db, &db::user::Filter { role: Some("support"), ..Default::default() })?
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+        let mut assignees = HashMap::new();
+        for a in &fresh {
+            if let Some(id) = tickets.get(&a.ticket_id).and_then(|t| t.assignee_id)
+                && !assignees.contains_key(&id)
+            {
+                assignees.insert(id, db::user::get(db, id)?.filter(|u| u.active).map(|u| u.email));
             }
-            let Some(t) = db::ticket::get(tx, a.ticket_id)? else { continue };
-            let what = if a.state == State::Breached { "breached" } else { "at risk" };
-            let clock = a.clock.replace('_', " ");
-            let text = format!(
-                "The {clock} target of ticket #{} \"{}\" ({}) is {what}.\n\n{}\n\n-- \nrolo ticket sla explain {}\n",
-                t.id,
-                t.subject,
-                t.project,
-                match &a.deadline {
-                    Some(d) => format!("Deadline: {d}"),
-                    None => format!("Over by {} business minutes.", (-a.remaining_seconds).max(0) / 60),
-                },
-                t.id
-            );
-            for to in super::ticket::team_emails(tx, &t)? {
-                mail::enqueue(
-                    tx,
-                    smtp,
-                    &Draft {
-                        to,
-                        subject: format!("[{} #{}] SLA {what}: {}", t.project, t.id, t.subject),
-                        html: format!("<p>{}</p>", html_escape(&text)),
-                        text: text.clone(),
-                        ticket_id: Some(t.id),
-                        kind: "sla",
-                    },
-                    &stamp,
-                )?;
-                queued += 1;
-            }
-            grant.audit(
-                tx,
-                "sla.notice",
-                "ticket",
-                Some(t.id),
-                None,
-                Some(&serde_json::json!({"clock": a.clock, "level": level})),
-            )?;
         }
-        Ok(queued)
-    })?;
+        let stamp = time::format_utc(Utc::now());
+        grant.write(|tx| {
+            let mut queued = 0;
+            let mut notified = Vec::new();
+            for a in &fresh {
+                if !db::sla::record_notice(tx, a.ticket_id, a.clock, level(a), &stamp)? {
+                    continue;
+                }
+                let Some(t) = tickets.get(&a.ticket_id) else { continue };
+                let what = if a.state == State::Breached { "breached" } else { "at risk" };
+                let text = format!(
+                    "The {} target of ticket #{} \"{}\" ({}) is {what}.\n\n{}\n\n-- \nrolo ticket sla explain {}\n",
+                    a.clock.replace('_', " "),
+                    t.id,
+                    t.subject,
+                    t.project,
+                    match &a.deadline {
+                        Some(d) => format!("Deadline: {d}"),
+                        None => format!("Over by {} business minutes.", (-a.remaining_seconds).max(0) / 60),
+                    },
+                    t.id
+                );
+                let to = match t.assignee_id.and_then(|id| assignees.get(&id).cloned().flatten()) {
+                    Some(email) => vec![email],
+                    None => team.clone(),
+                };
+                for to in to {
+                    mail::enqueue(
+                        tx,
+                        smtp,
+                        &Draft {
+                            to,
+                            subject: format!("[{} #{}] SLA {what}: {}", t.project, t.id, t.subject),
+                            html: format!("<p>{}</p>", html_escape(&text)),
+                            text: text.clone(),
+                            ticket_id: Some(t.id),
+                            kind: "sla",
+                        },
+                        &stamp,
+                    )?;
+                    queued += 1;
+                }
+                notified.push(serde_json::json!({"ticket": t.id, "clock": a.clock, "level": level(a)}));
+            }
+            // One entry for the run, listing every notice it queued.
+            grant.audit(tx, "sla.notices", "ticket", None, None, Some(&notified))?;
+            Ok(queued)
+        })?
+    };
     Ok(CheckReport {
         at: time::format_utc(at),
         checked: clocks.len(),

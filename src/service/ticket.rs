@@ -199,19 +199,33 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<TicketRow>> {
         // With an SLA filter the limit applies after the clocks are evaluated.
         limit: if wanted_sla.is_empty() { f.limit } else { None },
     };
-    let tickets = db::ticket::list(db, &filter)?;
+    let at = at.unwrap_or(now);
+    let tickets = if wanted_sla.is_empty() {
+        db::ticket::list(db, &filter)?
+    } else {
+        // Clocks first, on the light clock data; only the page is loaded in full.
+        let ids = db::ticket::list_ids(db, &filter)?;
+        let clocks = sla_service::evaluate_many(db, Some(&ids), at)?;
+        let keep: Vec<i64> = ids
+            .into_iter()
+            .filter(|id| clocks.get(id).is_some_and(|(a, b)| wanted_sla.contains(&crate::domain::sla::overall(a, b))))
+            .take(f.limit.map_or(usize::MAX, |l| l as usize))
+            .collect();
+        db::ticket::get_many(db, &keep)?
+    };
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
-    let clocks = sla_service::evaluate_many(db, Some(&ids), at.unwrap_or(now))?;
-    let unread = unread_ids(db, &ids, session.actor().id, internal)?;
+    let clocks = sla_service::evaluate_many(db, Some(&ids), at)?;
     let mut rows = Vec::with_capacity(tickets.len());
     for t in tickets {
         let (state, deadline) = clocks.get(&t.id).map_or((State::Met, None), |(a, b)| summary(a, b));
-        if !wanted_sla.is_empty() && !wanted_sla.contains(&state) {
-            continue;
-        }
-        rows.push(TicketRow { unread: unread.contains(&t.id), ticket: t, sla: state, sla_deadline: deadline });
-        if f.limit.is_some_and(|l| rows.len() >= l as usize) {
-            break;
+        rows.push(TicketRow { unread: f.unread, ticket: t, sla: state, sla_deadline: deadline });
+    }
+    // Read markers only for the rows shown (with --unread they are all unread already).
+    if !f.unread {
+        let shown: Vec<i64> = rows.iter().map(|r| r.ticket.id).collect();
+        let unread = unread_ids(db, &shown, session.actor().id, internal)?;
+        for r in &mut rows {
+            r.unread = unread.contains(&r.ticket.id);
         }
     }
     Ok(rows)

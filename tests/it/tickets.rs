@@ -425,7 +425,8 @@ fn the_demo_has_projects_a_client_account_and_tickets_in_every_status() {
     assert!(mine.as_array().expect("rows").iter().all(|t| t["project"] == "Cool Startup Website"));
     assert!(mine.as_array().map(Vec::len) < all.as_array().map(Vec::len));
     for t in mine.as_array().expect("rows") {
-        let shown = w.run_as("kevin", &["ticket", "show", &t["id"].as_i64().expect("id").to_string(), "--json"]).ok().stdout;
+        let shown =
+            w.run_as("kevin", &["ticket", "show", &t["id"].as_i64().expect("id").to_string(), "--json"]).ok().stdout;
         assert!(!shown.contains("Internal:"), "{shown}");
     }
     let staff = w.run_as("kate", &["ticket", "show", "2", "--internal", "--json"]).ok().stdout;
