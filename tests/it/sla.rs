@@ -7,35 +7,7 @@ use serde_json::Value;
 use crate::harness::*;
 
 fn setup() -> World {
-    let mut w = World::new();
-    w.init();
-    for (u, r) in [("mia", "management"), ("kate", "support"), ("tom", "support")] {
-        w.create_user(u, &[r]).ok();
-    }
-    w.create_user("bill", &["sales"]).ok();
-    w.run_as(
-        "bill",
-        &["client", "create", "--name", "Kevin Casey", "--email", "kevin@startup.io", "--company", "Cool Startup LLC"],
-    )
-    .ok();
-    let mut c = w.command();
-    c.env("ROLO_TOKEN", w.token(ADMIN)).env("ROLO_NEW_PASSWORD", password_of("kevin")).args([
-        "user",
-        "create",
-        "--username",
-        "kevin",
-        "--email",
-        "kevin@startup.io",
-        "--name",
-        "Kevin",
-        "--role",
-        "client",
-        "--client",
-        "kevin@startup.io",
-    ]);
-    w.run_cmd(c, None).ok();
-    w.run_as("mia", &["ticket", "project", "create", "--name", "Cool Site", "--company", "Cool Startup LLC"]).ok();
-    w.run_as("mia", &["ticket", "project", "grant", "Cool Site", "--user", "kevin"]).ok();
+    let mut w = crate::tickets::world("smtp://127.0.0.1:9");
     // Paris office hours with a lunch break; Monday 23 November 2026 is a holiday.
     w.run_as(
         "mia",
@@ -65,26 +37,7 @@ fn setup() -> World {
 
 /// Opens an urgent ticket as kevin and moves its creation to `created` (UTC).
 fn ticket_created_at(w: &mut World, subject: &str, created: &str) -> String {
-    let t = w
-        .run_as(
-            "kevin",
-            &[
-                "ticket",
-                "create",
-                "--project",
-                "Cool Site",
-                "--type",
-                "urgent",
-                "--subject",
-                subject,
-                "--body",
-                "Help.",
-                "--json",
-            ],
-        )
-        .ok()
-        .json();
-    let id = t["id"].as_i64().expect("id");
+    let id = crate::tickets::open_ticket(w, "kevin", "Cool Site", "urgent", subject);
     let sql = w.sql();
     sql.execute("UPDATE tickets SET created_at = ?2 WHERE id = ?1", rusqlite::params![id, created]).expect("move");
     sql.execute(
@@ -92,7 +45,7 @@ fn ticket_created_at(w: &mut World, subject: &str, created: &str) -> String {
         rusqlite::params![id, created],
     )
     .expect("move");
-    id.to_string()
+    id
 }
 
 fn sla_outbox(w: &World) -> i64 {

@@ -8,7 +8,7 @@ use crate::smtp::{self, SmtpServer};
 const SECRET: &str = "SECRET-NOTE: the database is full";
 
 /// Staff, two client accounts (one granted the project), two projects.
-fn world(smtp_url: &str) -> World {
+pub fn world(smtp_url: &str) -> World {
     let mut w = World::new();
     w.env = vec![
         ("ROLO_SMTP_URL".into(), smtp_url.into()),
@@ -53,6 +53,24 @@ fn world(smtp_url: &str) -> World {
 
 fn id_of(v: &Value) -> String {
     v["id"].as_i64().expect("id").to_string()
+}
+
+/// Opens a ticket as `user` and returns its id.
+pub fn open_ticket(w: &mut World, user: &str, project: &str, kind: &str, subject: &str) -> String {
+    let args = [
+        "ticket",
+        "create",
+        "--project",
+        project,
+        "--type",
+        kind,
+        "--subject",
+        subject,
+        "--body",
+        "Please help.",
+        "--json",
+    ];
+    id_of(&w.run_as(user, &args).ok().json())
 }
 
 #[test]
@@ -229,46 +247,8 @@ fn with_the_smtp_server_down_mail_waits_and_flush_delivers_each_once() {
 #[test]
 fn a_client_sees_only_granted_projects_and_foreign_ids_are_not_found() {
     let mut w = world("smtp://127.0.0.1:9");
-    let mine = id_of(
-        &w.run_as(
-            "kevin",
-            &[
-                "ticket",
-                "create",
-                "--project",
-                "Cool Site",
-                "--type",
-                "evolution",
-                "--subject",
-                "Add a blog",
-                "--body",
-                "With comments.",
-                "--json",
-            ],
-        )
-        .ok()
-        .json(),
-    );
-    let theirs = id_of(
-        &w.run_as(
-            "kate",
-            &[
-                "ticket",
-                "create",
-                "--project",
-                "Other App",
-                "--type",
-                "urgent",
-                "--subject",
-                "Login broken",
-                "--body",
-                "Zed's app.",
-                "--json",
-            ],
-        )
-        .ok()
-        .json(),
-    );
+    let mine = open_ticket(&mut w, "kevin", "Cool Site", "evolution", "Add a blog");
+    let theirs = open_ticket(&mut w, "kate", "Other App", "urgent", "Login broken");
     // zed has no project: sees nothing, and every id is "not found".
     assert_eq!(w.run_as("zed", &["ticket", "list", "--json"]).ok().json(), json!([]));
     assert_eq!(w.run_as("zed", &["ticket", "project", "list", "--json"]).ok().json(), json!([]));
@@ -302,26 +282,7 @@ fn a_client_sees_only_granted_projects_and_foreign_ids_are_not_found() {
 #[test]
 fn statuses_follow_the_transition_table() {
     let mut w = world("smtp://127.0.0.1:9");
-    let id = id_of(
-        &w.run_as(
-            "kevin",
-            &[
-                "ticket",
-                "create",
-                "--project",
-                "Cool Site",
-                "--type",
-                "maintenance",
-                "--subject",
-                "Slow pages",
-                "--body",
-                "Very slow.",
-                "--json",
-            ],
-        )
-        .ok()
-        .json(),
-    );
+    let id = open_ticket(&mut w, "kevin", "Cool Site", "maintenance", "Slow pages");
     w.run_as("kevin", &["ticket", "status", &id, "closed"]).code(5);
     w.run_as("kate", &["ticket", "status", &id, "waiting_client"]).ok();
     // A client reply on waiting_client reopens the ticket.
