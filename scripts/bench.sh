@@ -51,6 +51,9 @@ cases = [
     ("contract list --unsigned --mine --limit 50", sales, "< 30 ms"),
     ("contract list --unpaid --mine --limit 50 --format json", sales, "< 30 ms"),
     ("whoami --format json", admin, "< 15 ms"),
+    ("ticket list --limit 50 --format json", support, "< 30 ms"),
+    ("ticket list --assignee @me --status open --limit 50", support, "< 30 ms"),
+    ("ticket show 500 --format json", support, "< 15 ms"),
     ("ticket sla check --format json", admin, "< 1 s"),
     ("ticket list --sla breached --limit 50 --format json", support, "< 30 ms"),
 ]

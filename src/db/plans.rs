@@ -2,7 +2,7 @@
 //! `EXPLAIN QUERY PLAN`.
 
 use super::query::Query;
-use super::{Db, Read, client, contract, event, interaction};
+use super::{Db, Read, client, contract, event, interaction, ticket};
 
 fn plan(db: &Db, q: &Query) -> Vec<String> {
     let sql = format!("EXPLAIN QUERY PLAN {}", q.sql());
@@ -107,7 +107,44 @@ fn every_listing_filter_uses_an_index() {
             interaction::list_query(&interaction::Filter { client_id: Some(1), limit: Some(50), ..Default::default() }),
         ),
     ];
+    // Ticket pages are newest first: a filter must use an index, and the page must come in
+    // index order (no sort of every ticket), except a client account's few tickets.
+    let ticket_cases: Vec<(&str, Query, bool)> = vec![
+        ("ticket (newest first)", ticket::list_query(&ticket::Filter { limit: Some(50), ..Default::default() }), true),
+        (
+            "ticket --status",
+            ticket::list_query(&ticket::Filter {
+                statuses: vec!["open".into()],
+                limit: Some(50),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
+            "ticket --project",
+            ticket::list_query(&ticket::Filter { project_id: Some(1), limit: Some(50), ..Default::default() }),
+            true,
+        ),
+        (
+            "ticket --assignee",
+            ticket::list_query(&ticket::Filter { assignee_id: Some(1), limit: Some(50), ..Default::default() }),
+            true,
+        ),
+        (
+            "ticket (client account)",
+            ticket::list_query(&ticket::Filter { member_id: Some(1), limit: Some(50), ..Default::default() }),
+            false,
+        ),
+    ];
     let mut bad = Vec::new();
+    for (name, q, in_order) in &ticket_cases {
+        let lines = plan(&db, q);
+        let scans_all =
+            lines.iter().any(|l| l.starts_with("SCAN t") && !l.contains("USING")) && *name != "ticket (newest first)";
+        if scans_all || (*in_order && lines.iter().any(|l| l.contains("TEMP B-TREE"))) {
+            bad.push(format!("{name}: {lines:?}"));
+        }
+    }
     for (name, q) in &cases {
         let lines = plan(&db, q);
         eprintln!("{name}: {lines:?}");
