@@ -334,10 +334,8 @@ pub fn run(ctx: &Ctx, cmd: TicketCommand) -> Result<()> {
             ProjectCommand::Show { project: key } => {
                 let p = project::visible(&session, &key)?;
                 let members = project::members(&session, &p)?;
-                let view = serde_json::json!({ "project": p, "client_accounts": members });
                 let mut record = serde_json::to_value(&p)?;
                 record["client_accounts"] = serde_json::json!(members);
-                let _ = view;
                 ctx.out.record(&record, &["id", "name", "company", "description", "open_tickets", "client_accounts"])
             }
             ProjectCommand::Create { name, company, description } => {

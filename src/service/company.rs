@@ -72,15 +72,9 @@ fn apply<T>(current: Option<T>, given: &Option<String>, check: impl FnOnce(&str)
 }
 
 fn time_zone(v: &str) -> Result<String> {
-    let ok = v == "UTC"
-        || (v.contains('/')
-            && v.split('/')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))));
-    if ok {
-        Ok(v.to_string())
-    } else {
-        Err(Error::invalid("time zone", format!("`{v}` must be an IANA name such as Europe/Paris")))
-    }
+    v.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| Error::invalid("time zone", format!("`{v}` is not an IANA time zone such as Europe/Paris")))
 }
 
 fn merge(session: &Session, mut f: db::company::Fields, input: &CompanyInput) -> Result<db::company::Fields> {

@@ -623,14 +623,14 @@ pub fn attachment(session: &Session, id: i64) -> Result<(AttachmentInfo, Vec<u8>
     let Some((info, ticket_id, internal)) = db::ticket::attachment(session.db(), id)? else {
         return Err(Error::not_found("attachment", id));
     };
-    let t = readable(session, &ticket_id.to_string())
+    // The ticket must be readable: a foreign attachment does not exist for a client.
+    readable(session, &ticket_id.to_string())
         .map_err(|e| if e.kind() == crate::ErrorKind::NotFound { Error::not_found("attachment", id) } else { e })?;
     if internal && !session.can(Permission::TicketNote) {
         // An internal note's file does not exist for a client.
         return Err(Error::not_found("attachment", id));
     }
     let bytes = db::ticket::blob(session.db(), &info.sha256)?;
-    let _ = t;
     Ok((info, bytes))
 }
 

@@ -205,6 +205,7 @@ fn invalid_input_names_the_field_and_changes_nothing() {
             "first contact",
         ),
         (vec!["client", "company", "create", "--name", "Big", "--size", "huge"], "admin", "size"),
+        (vec!["client", "company", "create", "--name", "Big", "--time-zone", "Europe/Pariss"], "admin", "time zone"),
         (vec!["client", "company", "create", "--name", "Big", "--business-type", "B2X"], "admin", "business type"),
         (vec!["client", "company", "create", "--name", "Big", "--total-income", "-5"], "admin", "total income"),
         (vec!["client", "interaction", "add", "--client", "kevin@startup.io", "--type", "telepathy"], "bill", "type"),
