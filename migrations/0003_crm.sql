@@ -46,7 +46,11 @@ CREATE VIRTUAL TABLE clients_search USING fts5(
     body, tokenize = 'trigram remove_diacritics 1', content = '', contentless_delete = 1
 );
 
-CREATE TRIGGER clients_search_insert AFTER INSERT ON clients BEGIN
+-- A bulk import marks itself in meta (inside its own transaction) and indexes its rows in
+-- one statement at the end, several times faster than row by row.
+CREATE TRIGGER clients_search_insert AFTER INSERT ON clients
+WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'bulk_import')
+BEGIN
     INSERT INTO clients_search (rowid, body) VALUES (new.id,
         new.full_name || ' ' || new.email || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.phone_digits, '')
         || ' ' || coalesce((SELECT name FROM companies WHERE id = new.company_id), ''));

@@ -56,6 +56,8 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// The field an `Invalid` error is about, when there is one.
+    field: Option<String>,
     source: Option<Source>,
 }
 
@@ -63,7 +65,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), source: None }
+        Error { kind, message: message.into(), field: None, source: None }
     }
 
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
@@ -79,9 +81,13 @@ impl Error {
         &self.message
     }
 
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     /// A field breaks a rule: `invalid email: must look like name@example.com`.
     pub fn invalid(field: &str, rule: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Invalid, format!("invalid {field}: {rule}"))
+        Error { field: Some(field.to_string()), ..Error::new(ErrorKind::Invalid, format!("invalid {field}: {rule}")) }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {

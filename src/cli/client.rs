@@ -8,7 +8,9 @@ use super::edit::edit;
 use super::output::{new_table, when};
 use crate::Result;
 use crate::domain::crm::{InteractionKind, Stage};
-use crate::service::{Session, client, company};
+use std::path::PathBuf;
+
+use crate::service::{Session, client, company, import};
 
 const CLIENT_COLUMNS: &[&str] =
     &["id", "full_name", "email", "phone", "company", "stage", "sales_contact", "last_contact_at"];
@@ -82,6 +84,25 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Import clients from CSV (`,` `;` tab; UTF-8 or Windows-1252) or JSON lines: all rows or
+    /// none. Columns: name,email,phone,company,stage,first_contact,last_contact,sales_contact.
+    /// Report keys: format, encoding, rows_read, created, updated, unchanged, skipped, rejected,
+    /// companies_created, dry_run, written, ignored_columns, rejections (line, field, reason)
+    Import {
+        /// The file (`-` reads stdin)
+        file: PathBuf,
+        /// Check and report without writing
+        #[arg(long)]
+        dry_run: bool,
+        /// An e-mail that is already a client: skip it, update it, or reject the row
+        #[arg(long, value_enum, default_value_t = import::OnDuplicate::Skip)]
+        on_duplicate: import::OnDuplicate,
+        /// A TOML file mapping other headers: [columns] "Nom complet" = "name"
+        #[arg(long, value_name = "MAP.toml")]
+        map: Option<PathBuf>,
+    },
+    /// Export every client in the import columns (CSV by default, JSON lines with --format json)
+    Export,
     /// Companies (firms) that clients belong to
     #[command(subcommand)]
     Company(CompanyCommand),
@@ -300,6 +321,50 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             ctx.out.status(format!("Deleted client {} ({}).", deleted.id, deleted.full_name));
             ctx.out.record(&deleted, CLIENT_COLUMNS)
         }
+        ClientCommand::Import { file, dry_run, on_duplicate, map } => {
+            let mapping = match map {
+                Some(p) => import::parse_mapping(
+                    &std::fs::read_to_string(&p)
+                        .map_err(|e| crate::Error::invalid("map", format!("cannot read {}: {e}", p.display())))?,
+                )?,
+                None => Default::default(),
+            };
+            let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin())
+            } else {
+                Box::new(
+                    std::fs::File::open(&file)
+                        .map_err(|e| crate::Error::invalid("file", format!("cannot open {}: {e}", file.display())))?,
+                )
+            };
+            let report = import::import_clients(&session, input, &import::Options { dry_run, on_duplicate, mapping })?;
+            print_report(ctx, &report)?;
+            if report.rejected > 0 {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Invalid,
+                    format!("{} of {} rows rejected; nothing was imported", report.rejected, report.rows_read),
+                ));
+            }
+            ctx.out.status(if report.dry_run {
+                format!(
+                    "Dry run: {} rows checked, {} would be created and {} updated; nothing was written.",
+                    report.rows_read, report.created, report.updated
+                )
+            } else {
+                format!(
+                    "Imported {} rows: {} created, {} updated, {} unchanged, {} skipped.",
+                    report.rows_read, report.created, report.updated, report.unchanged, report.skipped
+                )
+            });
+            Ok(())
+        }
+        ClientCommand::Export => {
+            let mut exporter = super::output::Exporter::new(ctx.out.format, import::EXPORT_COLUMNS)?;
+            let n = import::export_clients(&session, |row| exporter.write(row))?;
+            exporter.finish()?;
+            ctx.out.status(format!("Exported {n} clients."));
+            Ok(())
+        }
         ClientCommand::Company(cmd) => run_company(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => run_interaction(ctx, &session, cmd),
     }
@@ -406,4 +471,31 @@ fn card(d: &client::ClientDetail) -> String {
         out.push_str(&format!("\nLast interactions\n{i}"));
     }
     out
+}
+
+fn print_report(ctx: &Ctx, r: &import::Report) -> Result<()> {
+    match ctx.out.format {
+        super::Format::Json => ctx.out.record(r, &[]),
+        super::Format::Csv => ctx.out.list(&r.rejections, &["line", "field", "reason"], ""),
+        super::Format::Table => {
+            let summary = format!(
+                "{} rows read ({} {}): {} created, {} updated, {} unchanged, {} skipped, {} rejected{}",
+                r.rows_read,
+                r.format,
+                r.encoding,
+                r.created,
+                r.updated,
+                r.unchanged,
+                r.skipped,
+                r.rejected,
+                if r.ignored_columns.is_empty() {
+                    String::new()
+                } else {
+                    format!("; ignored columns: {}", r.ignored_columns.join(", "))
+                }
+            );
+            ctx.out.status(summary);
+            if r.rejections.is_empty() { Ok(()) } else { ctx.out.list(&r.rejections, &["line", "field", "reason"], "") }
+        }
+    }
 }

@@ -206,3 +206,52 @@ pub fn raw(bytes: &[u8]) -> Result<()> {
     out.flush()?;
     Ok(())
 }
+
+/// Streams records to stdout as CSV (with a header) or JSON lines, one at a time.
+pub struct Exporter {
+    csv: Option<csv::Writer<io::BufWriter<io::StdoutLock<'static>>>>,
+    json: Option<io::BufWriter<io::StdoutLock<'static>>>,
+    columns: &'static [&'static str],
+}
+
+impl Exporter {
+    pub fn new(format: Format, columns: &'static [&'static str]) -> Result<Self> {
+        let out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+        if format == Format::Json {
+            return Ok(Exporter { csv: None, json: Some(out), columns });
+        }
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(columns).map_err(csv_error)?;
+        Ok(Exporter { csv: Some(w), json: None, columns })
+    }
+
+    pub fn write<T: Serialize>(&mut self, record: &T) -> Result<()> {
+        if let Some(out) = self.json.as_mut() {
+            serde_json::to_writer(&mut *out, record)?;
+            out.write_all(b"\n")?;
+            return Ok(());
+        }
+        let v = serde_json::to_value(record)?;
+        if let Some(w) = self.csv.as_mut() {
+            w.write_record(self.columns.iter().map(|c| cell(v.get(*c), ";", false))).map_err(csv_error)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if let Some(mut out) = self.json {
+            out.flush()?;
+        }
+        if let Some(mut w) = self.csv {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn csv_error(e: csv::Error) -> crate::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io.into(),
+        other => crate::Error::internal(format!("CSV output failed: {other:?}")),
+    }
+}

@@ -26,7 +26,7 @@ pub struct Client {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
     pub full_name: String,
     pub email: String,
@@ -72,7 +72,30 @@ pub fn get(r: &impl Read, id: i64) -> Result<Option<Client>> {
 }
 
 pub fn find_by_email(r: &impl Read, email: &str) -> Result<Option<Client>> {
-    Ok(r.conn().query_row(concat!(select!(), " WHERE c.email = ?1"), [email.trim()], from_row).optional()?)
+    Ok(r.conn()
+        .prepare_cached(concat!(select!(), " WHERE c.email = ?1"))?
+        .query_row([email.trim()], from_row)
+        .optional()?)
+}
+
+/// Whether a client has this e-mail (case-insensitive): its id.
+pub fn id_by_email(r: &impl Read, email: &str) -> Result<Option<i64>> {
+    Ok(r.conn()
+        .prepare_cached("SELECT id FROM clients WHERE email = ?1")?
+        .query_row([email.trim()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Every client in id order, one at a time (exports stream; memory does not grow).
+pub fn for_each(r: &impl Read, mut f: impl FnMut(&Client) -> Result<()>) -> Result<usize> {
+    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY c.id"))?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(&from_row(row)?)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {
@@ -156,24 +179,24 @@ fn email_taken(f: &Fields) -> String {
 
 pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i64> {
     tx.conn()
-        .execute(
+        .prepare_cached(
             "INSERT INTO clients (full_name, email, phone, phone_digits, company_id, sales_contact_id, stage,
                 first_contact_at, last_contact_at, created_at, created_by, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)",
-            params![
-                f.full_name,
-                f.email,
-                f.phone,
-                f.phone_digits,
-                f.company_id,
-                f.sales_contact_id,
-                stage,
-                f.first_contact_at,
-                f.last_contact_at,
-                now,
-                by
-            ],
-        )
+        )?
+        .execute(params![
+            f.full_name,
+            f.email,
+            f.phone,
+            f.phone_digits,
+            f.company_id,
+            f.sales_contact_id,
+            stage,
+            f.first_contact_at,
+            f.last_contact_at,
+            now,
+            by
+        ])
         .map_err(|e| unique_violation(e, || email_taken(f)))?;
     let id = tx.conn().last_insert_rowid();
     record_stage(tx, id, None, stage, by, now)?;
@@ -210,10 +233,11 @@ pub fn set_stage(tx: &Tx, id: i64, from: &str, to: &str, by: i64, now: &str) -> 
 }
 
 fn record_stage(tx: &Tx, id: i64, from: Option<&str>, to: &str, by: i64, now: &str) -> Result<()> {
-    tx.conn().execute(
-        "INSERT INTO client_stage_history (client_id, from_stage, to_stage, at, by_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, from, to, now, by],
-    )?;
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO client_stage_history (client_id, from_stage, to_stage, at, by_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, from, to, now, by])?;
     Ok(())
 }
 
@@ -250,5 +274,28 @@ pub fn contract_count(r: &impl Read, id: i64) -> Result<i64> {
 
 pub fn delete(tx: &Tx, id: i64) -> Result<()> {
     tx.conn().execute("DELETE FROM clients WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Starts a bulk load in `tx`: new clients skip the per-row search-index trigger until
+/// [`end_bulk`] indexes them in one statement. Returns the last client id before the load.
+pub fn begin_bulk(tx: &Tx) -> Result<i64> {
+    tx.conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bulk_import', '1')", [])?;
+    // A bigger page cache for the load (this connection only; about 32 MiB).
+    tx.conn().execute_batch("PRAGMA cache_size = -32768")?;
+    Ok(tx.conn().query_row("SELECT coalesce(max(id), 0) FROM clients", [], |r| r.get(0))?)
+}
+
+/// Indexes the clients created since `after` for search and ends the bulk load.
+pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO clients_search (rowid, body)
+         SELECT c.id, c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '') || ' ' || coalesce(c.phone_digits, '')
+                || ' ' || coalesce((SELECT name FROM companies WHERE id = c.company_id), '')
+         FROM clients c WHERE c.id > ?1",
+        [after],
+    )?;
+    tx.conn().execute("DELETE FROM meta WHERE key = 'bulk_import'", [])?;
+    tx.conn().execute_batch("PRAGMA cache_size = -2000")?;
     Ok(())
 }

@@ -128,12 +128,12 @@ impl ClientInput {
 
 /// The company named on a client: an existing one, or one to create in the same transaction
 /// (when the user may create companies).
-enum CompanyRef<'s> {
+pub(super) enum CompanyRef<'s> {
     Existing(i64),
     New(String, Grant<'s>),
 }
 
-fn company_for<'s>(session: &'s Session, name: &str) -> Result<CompanyRef<'s>> {
+pub(super) fn company_for<'s>(session: &'s Session, name: &str) -> Result<CompanyRef<'s>> {
     match refs::company(session.db(), name) {
         Ok(c) => Ok(CompanyRef::Existing(c.id)),
         Err(e) if e.kind() == crate::ErrorKind::NotFound && session.can(Permission::CompanyCreate) => {
@@ -149,7 +149,7 @@ fn company_for<'s>(session: &'s Session, name: &str) -> Result<CompanyRef<'s>> {
 }
 
 impl CompanyRef<'_> {
-    fn resolve(&self, session: &Session, tx: &Tx, now: &str) -> Result<i64> {
+    pub(super) fn resolve(&self, session: &Session, tx: &Tx, now: &str) -> Result<i64> {
         match self {
             CompanyRef::Existing(id) => Ok(*id),
             CompanyRef::New(name, grant) => company::insert_in(session, grant, tx, name, now),
@@ -157,7 +157,7 @@ impl CompanyRef<'_> {
     }
 }
 
-fn merge(
+pub(super) fn merge(
     session: &Session,
     mut f: db::client::Fields,
     input: &ClientInput,

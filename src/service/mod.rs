@@ -10,6 +10,7 @@ pub mod client;
 pub mod company;
 pub mod contract;
 pub mod event;
+pub mod import;
 pub mod mail;
 pub mod project;
 mod refs;

@@ -4,6 +4,7 @@ mod auth;
 mod backup;
 mod crm;
 mod harness;
+mod import;
 mod matrix;
 mod misc;
 mod sentry;

@@ -119,6 +119,8 @@ const CRM_CASES: &[(&str, &[&str])] = &[
     ("client stage a@crm.test qualified", &["admin", "management", "sales"]),
     ("client stage b@crm.test qualified", &["admin", "management"]),
     ("client delete c@crm.test --yes", &["admin"]),
+    ("client import {import}", &["admin", "management", "sales", "marketing"]),
+    ("client export", STAFF),
     ("client company list", STAFF),
     ("client company show OwnCo", STAFF),
     ("client company create --name NewCo", &["admin", "management", "sales"]),
@@ -178,7 +180,10 @@ fn every_role_and_crm_command_pair_is_allowed_or_denied_with_ownership() {
     for role in ROLES {
         t.token(&user_of(role));
     }
-    let failures = run_matrix(&t, CRM_CASES, &[]);
+    let import = t.home().join("import.csv");
+    std::fs::write(&import, "name,email,company\nNew One,new1@crm.test,OwnCo\n").expect("import file");
+    let import = import.display().to_string();
+    let failures = run_matrix(&t, CRM_CASES, &[("{import}", import.as_str())]);
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
