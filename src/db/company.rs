@@ -93,6 +93,10 @@ pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {
     )?)
 }
 
+pub fn count(r: &impl Read) -> Result<u64> {
+    Ok(r.conn().query_row("SELECT count(*) FROM companies", [], |row| row.get::<_, i64>(0))? as u64)
+}
+
 pub fn get(r: &impl Read, id: i64) -> Result<Option<Company>> {
     let sql = [SELECT, " WHERE co.id = ?1"].concat();
     Ok(r.conn().query_row(&sql, [id], from_row).optional()?)

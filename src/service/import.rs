@@ -318,10 +318,11 @@ pub fn import_clients(session: &Session, input: Box<dyn Read>, opts: &Options) -
     let actor = session.actor().id;
     let owner = session.can(Permission::ClientCreate).then_some(actor);
     let may_assign = session.can(Permission::ClientUpdateAny);
-    let companies_before = db::company::list(session.db(), &db::company::Filter::default())?.len() as u64;
+    let companies_before = db::company::count(session.db())?;
     let mut meta = Report::default();
     let rows = rows(stream, delimiter, opts, &mut meta)?;
     report.ignored_columns = meta.ignored_columns;
+    let mut rolled_back = false;
     let outcome = grant.write(|tx| {
         let first_new = db::client::begin_bulk(tx)?;
         let mut company_ids: HashMap<String, i64> = HashMap::new();
@@ -374,12 +375,12 @@ pub fn import_clients(session: &Session, input: Box<dyn Read>, opts: &Options) -
                 Err(e) => return Err(e),
             }
         }
-        report.companies_created =
-            (db::company::list(tx, &db::company::Filter::default())?.len() as u64).saturating_sub(companies_before);
+        report.companies_created = db::company::count(tx)?.saturating_sub(companies_before);
         db::client::end_bulk(tx, first_new)?;
         if report.rejected > 0 || opts.dry_run {
             // Roll the whole run back: nothing of it is written.
-            return Err(Error::new(ErrorKind::Conflict, "rollback"));
+            rolled_back = true;
+            return Err(Error::new(ErrorKind::Conflict, "import rolled back"));
         }
         grant.audit(
             tx,
@@ -396,7 +397,7 @@ pub fn import_clients(session: &Session, input: Box<dyn Read>, opts: &Options) -
     });
     match outcome {
         Ok(()) => report.written = true,
-        Err(e) if e.message() == "rollback" => {}
+        Err(_) if rolled_back => {}
         Err(e) => return Err(e),
     }
     Ok(report)
