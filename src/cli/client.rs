@@ -10,7 +10,7 @@ use crate::Result;
 use crate::domain::crm::{InteractionKind, Stage};
 use std::path::PathBuf;
 
-use crate::service::{Session, client, company, import};
+use crate::service::{Session, client, company, dedupe, import};
 
 const CLIENT_COLUMNS: &[&str] =
     &["id", "full_name", "email", "phone", "company", "stage", "sales_contact", "last_contact_at"];
@@ -103,6 +103,21 @@ pub enum ClientCommand {
     },
     /// Export every client in the import columns (CSV by default, JSON lines with --format json)
     Export,
+    /// Likely duplicates, strongest first (JSON keys: keep_id, keep_name, keep_email, other_id,
+    /// other_name, other_email, reason, score)
+    Dedupe {
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Merge DROP into KEEP: contracts, interactions, stage history and client accounts move,
+    /// empty fields are filled, DROP is deleted
+    Merge {
+        keep: String,
+        drop: String,
+        /// Do not ask for confirmation (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
     /// Companies (firms) that clients belong to
     #[command(subcommand)]
     Company(CompanyCommand),
@@ -364,6 +379,24 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             exporter.finish()?;
             ctx.out.status(format!("Exported {n} clients."));
             Ok(())
+        }
+        ClientCommand::Dedupe { limit } => ctx.out.list(
+            &dedupe::dedupe(&session, limit)?,
+            &["score", "keep_id", "keep_name", "other_id", "other_name", "reason"],
+            "No likely duplicates.",
+        ),
+        ClientCommand::Merge { keep, drop, yes } => {
+            let question = format!("Merge client {drop} into {keep} and delete {drop}?");
+            if !ctx.prompt.confirm(&question, yes)? {
+                ctx.out.status("Nothing merged.");
+                return Ok(());
+            }
+            let m = dedupe::merge(&session, &keep, &drop)?;
+            ctx.out.status(format!(
+                "Merged client {} into {} ({} contract(s), {} interaction(s) moved).",
+                m.merged_from, m.client.id, m.contracts_moved, m.interactions_moved
+            ));
+            ctx.out.record(&m, CLIENT_COLUMNS)
         }
         ClientCommand::Company(cmd) => run_company(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => run_interaction(ctx, &session, cmd),

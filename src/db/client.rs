@@ -299,3 +299,15 @@ pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
     tx.conn().execute_batch("PRAGMA cache_size = -2000")?;
     Ok(())
 }
+
+/// Moves everything attached to client `from` onto client `to`: contracts, interactions,
+/// stage history and client accounts. Returns (contracts, interactions) moved.
+pub fn move_records(tx: &Tx, from: i64, to: i64) -> Result<(usize, usize)> {
+    let c = tx.conn();
+    let contracts = c.execute("UPDATE contracts SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
+    let interactions = c.execute("UPDATE interactions SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
+    c.execute("UPDATE client_stage_history SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
+    c.execute("UPDATE users SET client_id = ?2 WHERE client_id = ?1", [from, to])
+        .map_err(|e| unique_violation(e, || "both clients have a client account; deactivate one first".to_string()))?;
+    Ok((contracts, interactions))
+}

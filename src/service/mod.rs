@@ -9,6 +9,7 @@ pub mod backup;
 pub mod client;
 pub mod company;
 pub mod contract;
+pub mod dedupe;
 pub mod event;
 pub mod import;
 pub mod mail;

@@ -271,6 +271,11 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
         "2022-06-06",
         Some("2022-12-01"),
     )?;
+    // Planted duplicates for `rolo client dedupe`: a second card for Kevin (same phone), one for
+    // John under a tagged Gmail address, and Léon again at his company's domain.
+    client("K. Casey", "kcasey@startup.io", Some("+678 12345678"), Some(cool), bill, "lead", "2023-01-05", None)?;
+    client("Jon Ouick", "john.ouick+events@gmail.com", None, None, sam, "subscriber", "2023-02-10", None)?;
+    client("Leon Dupre", "l.dupre@acme-evenements.be", None, None, sam, "lead", "2023-03-01", None)?;
 
     let contract = |id: Option<i64>, client: i64, total: i64, due: i64, signed: bool| -> Result<i64> {
         db::contract::insert(
