@@ -10,7 +10,7 @@ use crate::Result;
 use crate::domain::crm::{InteractionKind, Stage};
 use std::path::PathBuf;
 
-use crate::service::{Session, client, company, dedupe, import};
+use crate::service::{Session, client, company, dedupe, import, population};
 
 const CLIENT_COLUMNS: &[&str] =
     &["id", "full_name", "email", "phone", "company", "stage", "sales_contact", "last_contact_at"];
@@ -118,6 +118,10 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// The population at a glance: stages, companies, completeness, duplicates, growth
+    /// (JSON keys: clients, customers, by_stage, by_company, completeness, duplicates_suspected,
+    /// growth_by_month)
+    Stats,
     /// Companies (firms) that clients belong to
     #[command(subcommand)]
     Company(CompanyCommand),
@@ -170,6 +174,9 @@ pub enum CompanyCommand {
         #[command(flatten)]
         fields: CompanyArgs,
     },
+    /// Companies to create for clients that have none, grouped by e-mail domain (webmail
+    /// excluded). JSON keys: domain, suggested_name, existing_company, clients, examples
+    Suggest,
 }
 
 #[derive(Debug, Args, Default)]
@@ -398,6 +405,11 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             ));
             ctx.out.record(&m, CLIENT_COLUMNS)
         }
+        ClientCommand::Stats => {
+            let s = population::stats(&session)?;
+            let text = stats_card(&s);
+            ctx.out.record_with(&s, &["clients", "customers", "duplicates_suspected"], Some(text))
+        }
         ClientCommand::Company(cmd) => run_company(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => run_interaction(ctx, &session, cmd),
     }
@@ -405,6 +417,11 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
 
 fn run_company(ctx: &Ctx, session: &Session, cmd: CompanyCommand) -> Result<()> {
     match cmd {
+        CompanyCommand::Suggest => ctx.out.list(
+            &population::suggest_companies(session)?,
+            &["domain", "suggested_name", "existing_company", "clients", "examples"],
+            "Every client with a company e-mail domain has a company.",
+        ),
         CompanyCommand::List { mine, search, limit } => {
             let companies = company::list(session, &company::ListFilter { mine, search, limit })?;
             ctx.out.list(&companies, COMPANY_COLUMNS, "No companies match.")
@@ -531,4 +548,30 @@ fn print_report(ctx: &Ctx, r: &import::Report) -> Result<()> {
             if r.rejections.is_empty() { Ok(()) } else { ctx.out.list(&r.rejections, &["line", "field", "reason"], "") }
         }
     }
+}
+
+fn stats_card(s: &population::Stats) -> String {
+    let mut out = format!(
+        "{} clients, {} customers, {} likely duplicate pair(s)\n",
+        s.clients, s.customers, s.duplicates_suspected
+    );
+    let section = |title: &str, rows: Vec<(String, String)>| {
+        let mut t = new_table();
+        t.set_header(vec![title.to_string(), String::new()]);
+        for (k, v) in rows {
+            t.add_row(vec![k, v]);
+        }
+        format!("{t}\n")
+    };
+    out.push_str(&section("Stage", s.by_stage.iter().map(|c| (c.key.clone(), c.clients.to_string())).collect()));
+    out.push_str(&section("Company", s.by_company.iter().map(|c| (c.key.clone(), c.clients.to_string())).collect()));
+    out.push_str(&section(
+        "Filled in",
+        s.completeness.iter().map(|(k, v)| (k.replace('_', " "), format!("{v}%"))).collect(),
+    ));
+    out.push_str(&section(
+        "First contact",
+        s.growth_by_month.iter().map(|c| (c.key.clone(), c.clients.to_string())).collect(),
+    ));
+    out.trim_end().to_string()
 }

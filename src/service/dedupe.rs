@@ -16,7 +16,7 @@ use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
 /// Public webmail domains: sharing one says nothing about the firm.
-const WEBMAIL: &[&str] = &[
+pub(super) const WEBMAIL: &[&str] = &[
     "gmail.com",
     "googlemail.com",
     "yahoo.com",

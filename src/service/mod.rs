@@ -13,6 +13,7 @@ pub mod dedupe;
 pub mod event;
 pub mod import;
 pub mod mail;
+pub mod population;
 pub mod project;
 mod refs;
 pub mod role;

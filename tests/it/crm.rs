@@ -467,3 +467,27 @@ fn dedupe_finds_the_planted_duplicates_and_merge_keeps_everything() {
     let account = w.run_as("admin", &["user", "show", "kevin", "--json"]).ok().json();
     assert_eq!(account["client_id"], kevin["id"]);
 }
+
+#[test]
+fn the_population_dashboard_and_company_suggestions() {
+    let mut w = World::demo();
+    let s = w.run_as("mia", &["client", "stats", "--json"]).ok().json();
+    let total = s["clients"].as_i64().expect("clients");
+    let by_stage: i64 = s["by_stage"].as_array().expect("stages").iter().filter_map(|c| c["clients"].as_i64()).sum();
+    assert_eq!(by_stage, total, "every client is at one stage");
+    assert_eq!(s["customers"], s["by_stage"][4]["clients"]);
+    assert_eq!(s["duplicates_suspected"], 3);
+    assert_eq!(s["completeness"]["sales_contact"], 100);
+    let months: i64 =
+        s["growth_by_month"].as_array().expect("months").iter().filter_map(|c| c["clients"].as_i64()).sum();
+    assert_eq!(months, total);
+    assert!(w.run_as("mia", &["client", "stats"]).ok().stdout.contains("likely duplicate"));
+
+    let suggestions = w.run_as("mia", &["client", "company", "suggest", "--json"]).ok().json();
+    let acme =
+        suggestions.as_array().expect("rows").iter().find(|s| s["domain"] == "acme-evenements.be").expect("acme");
+    assert_eq!(acme["existing_company"], "Acme Événements");
+    assert_eq!(acme["examples"], json!(["l.dupre@acme-evenements.be"]));
+    // Webmail addresses never make a company.
+    assert!(suggestions.as_array().expect("rows").iter().all(|s| s["domain"] != "gmail.com"));
+}

@@ -122,6 +122,8 @@ const CRM_CASES: &[(&str, &[&str])] = &[
     ("client import {import}", &["admin", "management", "sales", "marketing"]),
     ("client export", STAFF),
     ("client dedupe", STAFF),
+    ("client stats", STAFF),
+    ("client company suggest", STAFF),
     ("client merge a@crm.test c@crm.test --yes", &["admin", "management", "sales"]),
     ("client merge a@crm.test b@crm.test --yes", &["admin", "management"]),
     ("client company list", STAFF),
