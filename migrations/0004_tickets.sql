@@ -33,13 +33,23 @@ CREATE TABLE tickets (
     assignee_id       INTEGER REFERENCES users(id),
     first_response_at TEXT,
     created_at        TEXT NOT NULL,
-    updated_at        TEXT NOT NULL
+    updated_at        TEXT NOT NULL,
+    -- The SLA clocks projected forward at the ticket's last change (domain::sla::Projection):
+    -- the worst state of stopped/paused clocks (0 met, 1 paused, 4 breached), whether a clock
+    -- runs, and when the running ones warn and breach. "Breached now" is then an index range.
+    sla_fixed         INTEGER NOT NULL DEFAULT 0,
+    sla_running       INTEGER NOT NULL DEFAULT 1,
+    sla_warn_at       TEXT,
+    sla_breach_at     TEXT
 ) STRICT;
 CREATE INDEX tickets_project ON tickets(project_id, id);
 CREATE INDEX tickets_status ON tickets(status, id);
 CREATE INDEX tickets_assignee ON tickets(assignee_id, id);
 CREATE INDEX tickets_type ON tickets(type, id);
 CREATE INDEX tickets_open ON tickets(id) WHERE status NOT IN ('resolved', 'closed');
+CREATE INDEX tickets_breach ON tickets(sla_breach_at);
+CREATE INDEX tickets_warn ON tickets(sla_warn_at);
+CREATE INDEX tickets_fixed ON tickets(sla_fixed, sla_running);
 
 -- The thread: public replies (e-mailed to the client) and internal notes (never).
 CREATE TABLE ticket_messages (

@@ -168,6 +168,9 @@ pub enum SlaCommand {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Recompute every ticket's stored SLA projection (after a restore or changes made
+    /// outside Rolo); policy changes do this by themselves
+    Recompute,
     /// How each deadline of a ticket was computed
     Explain {
         id: String,
@@ -409,6 +412,11 @@ pub fn run(ctx: &Ctx, cmd: TicketCommand) -> Result<()> {
                     ctx.out.status(summary);
                     Ok(())
                 }
+            }
+            SlaCommand::Recompute => {
+                let n = sla::recompute(&session)?;
+                ctx.out.status(format!("Recomputed the SLA projection of {n} ticket(s)."));
+                Ok(())
             }
             SlaCommand::Explain { id, at } => {
                 let e = sla::explain(&session, &id, ticket::instant(at.as_deref())?)?;

@@ -131,6 +131,15 @@ fn every_listing_filter_uses_an_index() {
             true,
         ),
         (
+            "ticket --sla breached (now)",
+            ticket::list_query(&ticket::Filter {
+                sla_now: Some((vec![4], "2026-11-21T00:00:00.000Z".into())),
+                limit: Some(50),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
             "ticket (client account)",
             ticket::list_query(&ticket::Filter { member_id: Some(1), limit: Some(50), ..Default::default() }),
             false,
@@ -139,8 +148,12 @@ fn every_listing_filter_uses_an_index() {
     let mut bad = Vec::new();
     for (name, q, in_order) in &ticket_cases {
         let lines = plan(&db, q);
-        let scans_all =
-            lines.iter().any(|l| l.starts_with("SCAN t") && !l.contains("USING")) && *name != "ticket (newest first)";
+        eprintln!("{name}: {lines:?}");
+        // Newest first without a filter, and the SLA states at "now" (stored projections), read
+        // tickets in rowid order and stop at the limit: measured at 100k tickets, 8 ms when most
+        // are breached and 14 ms when 82 are (BENCHMARKS.md).
+        let scan_ok = *name == "ticket (newest first)" || name.starts_with("ticket --sla");
+        let scans_all = lines.iter().any(|l| l.starts_with("SCAN t") && !l.contains("USING")) && !scan_ok;
         if scans_all || (*in_order && lines.iter().any(|l| l.contains("TEMP B-TREE"))) {
             bad.push(format!("{name}: {lines:?}"));
         }

@@ -73,6 +73,9 @@ pub struct Filter {
     pub unread_for: Option<(i64, bool)>,
     pub since: Option<String>,
     pub created_before: Option<String>,
+    /// Overall SLA states wanted now (0 met, 1 paused, 2 ok, 3 at-risk, 4 breached), read
+    /// from the stored projections, and the instant "now".
+    pub sla_now: Option<(Vec<u8>, String)>,
     pub limit: Option<u32>,
 }
 
@@ -146,8 +149,25 @@ fn filtered(base: &'static str, f: &Filter) -> Query {
     if let Some(s) = &f.since {
         q.bind(" AND t.created_at >= ?", s.clone());
     }
-    if let Some(s) = &f.created_before {
-        q.bind(" AND t.created_at <= ?", s.clone());
+    if let Some((states, now)) = &f.sla_now {
+        // Mirrors domain::sla::Projection::state_at, one OR branch per wanted state.
+        for (i, state) in states.iter().enumerate() {
+            q.push(if i == 0 { " AND (" } else { " OR " });
+            match state {
+                4 => q.bind("(t.sla_fixed = 4 OR t.sla_breach_at <= ?)", now.clone()),
+                3 => q
+                    .bind("(t.sla_warn_at <= ? AND t.sla_fixed < 4", now.clone())
+                    .bind(" AND t.sla_breach_at > ?)", now.clone()),
+                2 => q
+                    .bind("(t.sla_warn_at > ? AND t.sla_running = 1 AND t.sla_fixed < 4", now.clone())
+                    .bind(" AND t.sla_breach_at > ?)", now.clone()),
+                1 => q.push("(t.sla_fixed = 1 AND t.sla_running = 0)"),
+                _ => q.push("(t.sla_fixed = 0 AND t.sla_running = 0)"),
+            };
+        }
+        if !states.is_empty() {
+            q.push(")");
+        }
     }
     q.push(" ORDER BY t.id DESC");
     q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
@@ -486,4 +506,21 @@ pub fn by_ids(r: &impl Read, ids: &std::collections::HashSet<i64>) -> Result<std
         }
     }
     Ok(out)
+}
+
+/// Stores a ticket's projected SLA clocks.
+pub fn set_projection(
+    tx: &Tx,
+    id: i64,
+    fixed: i64,
+    running: bool,
+    warn_at: Option<&str>,
+    breach_at: Option<&str>,
+) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "UPDATE tickets SET sla_fixed = ?2, sla_running = ?3, sla_warn_at = ?4, sla_breach_at = ?5 WHERE id = ?1",
+        )?
+        .execute(params![id, fixed, running, warn_at, breach_at])?;
+    Ok(())
 }

@@ -488,6 +488,59 @@ pub fn evaluate_with(policy: &Policy, m: &impl Measure, t: &Timeline, at: DateTi
     (first, resolution)
 }
 
+/// A ticket's clocks projected forward from the instant they were evaluated, assuming the
+/// ticket does not change: stored with the ticket so "breached now" is an index lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projection {
+    /// The worst state of the clocks that no longer run (stopped or paused).
+    pub fixed: State,
+    /// Whether any clock still runs.
+    pub running: bool,
+    /// The earliest instant a running clock reaches its warning threshold.
+    pub warn_at: Option<DateTime<Utc>>,
+    /// The earliest instant a running clock breaches.
+    pub breach_at: Option<DateTime<Utc>>,
+}
+
+impl Projection {
+    /// The overall state at `t` (not before the instant the projection was made).
+    pub fn state_at(&self, t: DateTime<Utc>) -> State {
+        let running = if !self.running {
+            State::Met
+        } else if self.breach_at.is_some_and(|b| b <= t) {
+            State::Breached
+        } else if self.warn_at.is_some_and(|w| w <= t) {
+            State::AtRisk
+        } else {
+            State::Ok
+        };
+        self.fixed.max(running)
+    }
+}
+
+/// Projects both clocks of `t` forward from `at` (see [`Projection`]).
+pub fn project(policy: &Policy, m: &impl Measure, t: &Timeline, at: DateTime<Utc>) -> Projection {
+    let (first, resolution) = evaluate_with(policy, m, t, at);
+    let mut p = Projection { fixed: State::Met, running: false, warn_at: None, breach_at: None };
+    let earliest = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    for c in [&first, &resolution] {
+        match c.state {
+            State::Ok | State::AtRisk => {
+                p.running = true;
+                let warn_after = (c.target_seconds * policy.warn_percent + 99) / 100 - c.elapsed_seconds;
+                let warn = if warn_after <= 0 { Some(at) } else { m.after(at, warn_after) };
+                p.warn_at = earliest(p.warn_at, warn);
+                p.breach_at = earliest(p.breach_at, m.after(at, c.remaining_seconds));
+            }
+            fixed => p.fixed = p.fixed.max(fixed),
+        }
+    }
+    p
+}
+
 /// The state that sums a ticket up: the worse of its two clocks.
 pub fn overall(first: &Clock, resolution: &Clock) -> State {
     first.state.max(resolution.state)
@@ -577,6 +630,53 @@ mod tests {
             }
             for secs in [0, 1, 1800, 3600, 8 * 3600, 100 * 3600, 1000 * 3600] {
                 assert_eq!(r.after(utc(a), secs), c.add(utc(a), secs), "{a} + {secs}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_projection_agrees_with_evaluating_at_every_later_instant() {
+        let p = policy();
+        let timelines = [
+            Timeline { created: utc("2026-11-20T16:00:00Z"), first_response: None, changes: vec![] },
+            Timeline {
+                created: utc("2026-11-23T08:00:00Z"),
+                first_response: Some(utc("2026-11-23T08:30:00Z")),
+                changes: vec![(utc("2026-11-23T09:00:00Z"), Phase::Waiting)],
+            },
+            Timeline {
+                created: utc("2026-11-23T08:00:00Z"),
+                first_response: Some(utc("2026-11-23T10:30:00Z")),
+                changes: vec![
+                    (utc("2026-11-23T09:00:00Z"), Phase::Waiting),
+                    (utc("2026-11-23T14:00:00Z"), Phase::Running),
+                ],
+            },
+            Timeline {
+                created: utc("2026-11-23T08:00:00Z"),
+                first_response: None,
+                changes: vec![(utc("2026-11-23T15:00:00Z"), Phase::Done)],
+            },
+        ];
+        for t in &timelines {
+            for from in ["2026-11-20T16:30:00Z", "2026-11-23T08:10:00Z", "2026-11-23T12:00:00Z", "2026-11-23T16:00:00Z"]
+            {
+                let from = utc(from);
+                if from < t.created {
+                    continue;
+                }
+                // Only changes up to `from` are known when projecting.
+                let known = Timeline {
+                    changes: t.changes.iter().copied().filter(|(w, _)| *w <= from).collect(),
+                    first_response: t.first_response.filter(|r| *r <= from),
+                    ..t.clone()
+                };
+                let proj = project(&p, &p.calendar, &known, from);
+                for minutes in (0..(6 * 24 * 60)).step_by(7) {
+                    let at = from + Duration::minutes(minutes);
+                    let (f, r) = evaluate(&p, &known, at);
+                    assert_eq!(proj.state_at(at), overall(&f, &r), "from {from} at {at}: {proj:?}");
+                }
             }
         }
     }

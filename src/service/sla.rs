@@ -107,6 +107,7 @@ pub fn set_policy(session: &Session, kind: &str, input: &PolicyInput) -> Result<
     let actor = session.actor().id;
     grant.write(|tx| {
         db::sla::upsert(tx, &after, actor)?;
+        reproject(tx, None, Utc::now())?;
         grant.audit(tx, "sla.policy", "sla_policy", None, Some(&before), Some(&after))?;
         Ok(after.clone())
     })
@@ -146,6 +147,50 @@ pub(super) fn evaluate_many(
         out.insert(id, sla::evaluate_with(policy, ruler, &t, at));
     }
     Ok(out)
+}
+
+/// Recomputes and stores the SLA projection of the given tickets (all when None) as of `at`,
+/// inside the caller's transaction. Called by every change to a ticket and by policy changes.
+pub(super) fn reproject(tx: &db::Tx, ids: Option<&[i64]>, at: DateTime<Utc>) -> Result<()> {
+    let all;
+    let ids = match ids {
+        Some(ids) => ids,
+        None => {
+            all = db::ticket::list_ids(tx, &db::ticket::Filter::default())?;
+            &all
+        }
+    };
+    let data = db::ticket::clock_data(tx, Some(ids), &time::format_utc(at))?;
+    let policies = policies(tx)?;
+    let earliest = data.iter().filter_map(|d| time::parse_stored(&d.created_at).ok()).min().unwrap_or(at);
+    let rulers: HashMap<&str, _> = policies
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.calendar.ruler(earliest.min(at), at + Duration::days(400))))
+        .collect();
+    for d in &data {
+        let (Some(policy), Some(ruler)) = (policies.get(&d.kind), rulers.get(d.kind.as_str())) else { continue };
+        let p = sla::project(policy, ruler, &timeline(d)?, at);
+        db::ticket::set_projection(
+            tx,
+            d.id,
+            p.fixed as i64,
+            p.running,
+            p.warn_at.map(time::format_utc).as_deref(),
+            p.breach_at.map(time::format_utc).as_deref(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Recomputes every ticket's stored SLA projection (after a restore or an outside change).
+pub fn recompute(session: &Session) -> Result<usize> {
+    let grant = session.require(Permission::SlaManage)?;
+    grant.write(|tx| {
+        let n = db::ticket::list_ids(tx, &db::ticket::Filter::default())?.len();
+        reproject(tx, None, Utc::now())?;
+        grant.audit(tx, "sla.recompute", "ticket", None, None, Some(&n))?;
+        Ok(n)
+    })
 }
 
 /// One clock that needs attention.

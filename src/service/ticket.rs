@@ -196,11 +196,15 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<TicketRow>> {
         unread_for: f.unread.then_some((session.actor().id, internal)),
         since,
         created_before: at.map(time::format_utc),
-        // With an SLA filter the limit applies after the clocks are evaluated.
-        limit: if wanted_sla.is_empty() { f.limit } else { None },
+        // At "now", the stored projections answer the SLA filter in SQL (with the limit); at
+        // another instant the clocks are evaluated and the limit applies after.
+        sla_now: (!wanted_sla.is_empty() && at.is_none())
+            .then(|| (wanted_sla.iter().map(|s| *s as u8).collect(), time::format_utc(now))),
+        limit: if wanted_sla.is_empty() || at.is_none() { f.limit } else { None },
     };
+    let projected = filter.sla_now.is_some();
     let at = at.unwrap_or(now);
-    let tickets = if wanted_sla.is_empty() {
+    let tickets = if wanted_sla.is_empty() || projected {
         db::ticket::list(db, &filter)?
     } else {
         // Clocks first, on the light clock data; only the page is loaded in full.
@@ -427,6 +431,7 @@ pub fn create(session: &Session, settings: &Settings, input: NewTicket) -> Resul
         let mid = db::ticket::add_message(tx, id, actor.id, false, &body, &now)?;
         let names = store_attachments(tx, mid, &input.attachments)?;
         db::ticket::mark_read(tx, id, actor.id, mid)?;
+        sla_service::reproject(tx, Some(&[id]), Utc::now())?;
         let t = reload(tx, id)?;
         let headline = format!("{} opened a {} ticket{}.", actor.full_name, t.kind, attachment_note(&names));
         let to = if from_client { team_emails(tx, &t)? } else { project::client_emails(tx, p.id)? };
@@ -493,6 +498,7 @@ pub fn reply(
         }
         db::ticket::touch(tx, t.id, &now)?;
         db::ticket::mark_read(tx, t.id, actor.id, mid)?;
+        sla_service::reproject(tx, Some(&[t.id]), Utc::now())?;
         let after = reload(tx, t.id)?;
         let headline = format!("{} replied{}.", actor.full_name, attachment_note(&names));
         let to = if from_client { team_emails(tx, &after)? } else { project::client_emails(tx, after.project_id)? };
@@ -570,6 +576,7 @@ pub fn set_status(session: &Session, settings: &Settings, key: &str, status: &st
     let actor = session.actor();
     grant.write(|tx| {
         db::ticket::set_status(tx, t.id, actor.id, &t.status, to, &now)?;
+        sla_service::reproject(tx, Some(&[t.id]), Utc::now())?;
         let after = reload(tx, t.id)?;
         let headline = format!("{} changed the status from {} to {to}.", actor.full_name, t.status);
         let to_list =

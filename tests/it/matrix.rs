@@ -216,6 +216,7 @@ const TICKET_CASES: &[(&str, &[&str])] = &[
     ("ticket project revoke P1 --user client-user", &["admin", "management"]),
     ("ticket sla policy list", &["admin", "management", "sales", "support"]),
     ("ticket sla policy set urgent --warn 80%", &["admin", "management"]),
+    ("ticket sla recompute", &["admin", "management"]),
     ("ticket sla check --at now", &["admin", "management", "sales", "support"]),
     ("mail outbox list", &["admin"]),
     ("mail outbox retry 1", &["admin"]),

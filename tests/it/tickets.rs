@@ -393,3 +393,58 @@ fn the_demo_has_projects_a_client_account_and_tickets_in_every_status() {
     let staff = w.run_as("kate", &["ticket", "show", "2", "--internal", "--json"]).ok().stdout;
     assert!(staff.contains("Internal:"));
 }
+
+#[test]
+fn stored_sla_projections_select_what_evaluating_the_clocks_selects() {
+    let mut w = World::demo();
+    // A policy change reprojects every ticket; make some clocks tight so several states occur.
+    w.run_as(
+        "mia",
+        &[
+            "ticket",
+            "sla",
+            "policy",
+            "set",
+            "urgent",
+            "--first-response",
+            "30m",
+            "--resolution",
+            "1h",
+            "--hours",
+            "24x7",
+        ],
+    )
+    .ok();
+    w.run_as(
+        "kevin",
+        &[
+            "ticket",
+            "create",
+            "--project",
+            "Cool Startup Website",
+            "--type",
+            "maintenance",
+            "--subject",
+            "Fresh",
+            "--body",
+            "New.",
+        ],
+    )
+    .ok();
+    for state in ["ok", "at-risk", "breached", "paused", "met", "ok,breached"] {
+        let stored = w.run_as("kate", &["ticket", "list", "--sla", state, "--json"]).ok().json();
+        let evaluated = w.run_as("kate", &["ticket", "list", "--sla", state, "--at", "now", "--json"]).ok().json();
+        let ids =
+            |v: &Value| v.as_array().expect("rows").iter().map(|t| t["id"].as_i64().expect("id")).collect::<Vec<_>>();
+        assert_eq!(ids(&stored), ids(&evaluated), "state {state}");
+    }
+    let all = w.run_as("kate", &["ticket", "list", "--json"]).ok().json();
+    let breached = w.run_as("kate", &["ticket", "list", "--sla", "breached", "--json"]).ok().json();
+    assert!(
+        !breached.as_array().expect("rows").is_empty(),
+        "the tight urgent policy breaches the demo's urgent tickets"
+    );
+    assert!(breached.as_array().map(Vec::len) < all.as_array().map(Vec::len));
+    w.run_as("mia", &["ticket", "sla", "recompute"]).ok();
+    w.run_as("kate", &["ticket", "sla", "recompute"]).code(5);
+}
