@@ -225,20 +225,15 @@ fn read_body(ctx: &Ctx, b: BodyArgs) -> Result<String> {
 }
 
 fn read_attachments(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<ticket::NewAttachment>> {
+    let settings = ctx.ticket_settings();
     paths
         .iter()
         .map(|p| {
-            let meta = std::fs::metadata(p)
-                .map_err(|e| Error::invalid("attach", format!("cannot read {}: {e}", p.display())))?;
-            if meta.len() > ctx.config.max_attachment_bytes {
-                return Err(Error::invalid(
-                    "attach",
-                    format!("{} is larger than the {} MiB limit", p.display(), ctx.config.max_attachment_bytes >> 20),
-                ));
-            }
-            let bytes =
-                std::fs::read(p).map_err(|e| Error::invalid("attach", format!("cannot read {}: {e}", p.display())))?;
+            let unreadable = |e: std::io::Error| Error::invalid("attach", format!("cannot read {}: {e}", p.display()));
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+            // Asked before reading, so a huge file is refused without loading it.
+            ticket::check_attachment_size(&settings, &name, std::fs::metadata(p).map_err(unreadable)?.len())?;
+            let bytes = std::fs::read(p).map_err(unreadable)?;
             Ok(ticket::NewAttachment { name, bytes })
         })
         .collect()

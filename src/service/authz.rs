@@ -80,7 +80,7 @@ impl<'db> Session<'db> {
     /// Checks one permission; a denial is audited and answered with exit code 5.
     pub fn require(&self, p: Permission) -> Result<Grant<'_>> {
         if self.can(p) {
-            return Ok(self.grant(p));
+            return Ok(self.grant());
         }
         Err(self.deny(p, p.resource(), None, &format!("this needs the `{p}` permission")))
     }
@@ -95,11 +95,8 @@ impl<'db> Session<'db> {
         entity: &str,
         id: Option<i64>,
     ) -> Result<Grant<'_>> {
-        if self.can(any) {
-            return Ok(self.grant(any));
-        }
-        if self.can(own) && is_owner {
-            return Ok(self.grant(own));
+        if self.can(any) || (self.can(own) && is_owner) {
+            return Ok(self.grant());
         }
         let missing = if self.can(own) { any } else { own };
         let why = if self.can(own) {
@@ -113,10 +110,10 @@ impl<'db> Session<'db> {
     /// A grant for something every logged-in user may do to their own account (change their
     /// password, log out). The audit trail still names them.
     pub(super) fn self_service(&self) -> Grant<'_> {
-        Grant { db: self.db, actor: &self.actor, key: system_key() }
+        self.grant()
     }
 
-    fn grant(&self, _p: Permission) -> Grant<'_> {
+    fn grant(&self) -> Grant<'_> {
         Grant { db: self.db, actor: &self.actor, key: system_key() }
     }
 

@@ -121,31 +121,40 @@ fn timeline(d: &db::ticket::ClockData) -> Result<Timeline> {
     })
 }
 
-/// Both clocks of each ticket (those open at `at` when `ids` is None), computed with one
-/// ruler per policy so that 100k tickets cost 100k lookups, not 100k walks over calendars.
+/// Walks the clocks of the given tickets (those open at `at` when None) with one ruler per
+/// policy, reaching `horizon` past `at`, so 100k tickets cost 100k lookups, not 100k walks
+/// over calendars.
+fn for_each_clock(
+    r: &impl Read,
+    ids: Option<&[i64]>,
+    at: DateTime<Utc>,
+    horizon: Duration,
+    mut f: impl FnMut(i64, &Policy, &sla::Ruler, &Timeline) -> Result<()>,
+) -> Result<()> {
+    let data = db::ticket::clock_data(r, ids, &time::format_utc(at))?;
+    let policies = policies(r)?;
+    let timelines = data.iter().map(|d| Ok((d.id, d.kind.as_str(), timeline(d)?))).collect::<Result<Vec<_>>>()?;
+    let earliest = timelines.iter().map(|(_, _, t)| t.created).min().unwrap_or(at).min(at);
+    let rulers: HashMap<&str, _> =
+        policies.iter().map(|(k, p)| (k.as_str(), p.calendar.ruler(earliest, at + horizon))).collect();
+    for (id, kind, t) in &timelines {
+        let (Some(policy), Some(ruler)) = (policies.get(*kind), rulers.get(kind)) else { continue };
+        f(*id, policy, ruler, t)?;
+    }
+    Ok(())
+}
+
+/// Both clocks of each ticket (those open at `at` when `ids` is None).
 pub(super) fn evaluate_many(
     r: &impl Read,
     ids: Option<&[i64]>,
     at: DateTime<Utc>,
 ) -> Result<HashMap<i64, (Clock, Clock)>> {
-    let data = db::ticket::clock_data(r, ids, &time::format_utc(at))?;
-    let policies = policies(r)?;
-    let mut earliest = at;
-    let timelines = data
-        .iter()
-        .map(|d| {
-            let t = timeline(d)?;
-            earliest = earliest.min(t.created);
-            Ok((d.id, d.kind.clone(), t))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let rulers: HashMap<&str, _> =
-        policies.iter().map(|(k, p)| (k.as_str(), p.calendar.ruler(earliest, at + Duration::days(60)))).collect();
-    let mut out = HashMap::with_capacity(timelines.len());
-    for (id, kind, t) in timelines {
-        let (Some(policy), Some(ruler)) = (policies.get(&kind), rulers.get(kind.as_str())) else { continue };
-        out.insert(id, sla::evaluate_with(policy, ruler, &t, at));
-    }
+    let mut out = HashMap::new();
+    for_each_clock(r, ids, at, Duration::days(60), |id, policy, ruler, t| {
+        out.insert(id, sla::evaluate_with(policy, ruler, t, at));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -160,26 +169,18 @@ pub(super) fn reproject(tx: &db::Tx, ids: Option<&[i64]>, at: DateTime<Utc>) -> 
             &all
         }
     };
-    let data = db::ticket::clock_data(tx, Some(ids), &time::format_utc(at))?;
-    let policies = policies(tx)?;
-    let earliest = data.iter().filter_map(|d| time::parse_stored(&d.created_at).ok()).min().unwrap_or(at);
-    let rulers: HashMap<&str, _> = policies
-        .iter()
-        .map(|(k, p)| (k.as_str(), p.calendar.ruler(earliest.min(at), at + Duration::days(400))))
-        .collect();
-    for d in &data {
-        let (Some(policy), Some(ruler)) = (policies.get(&d.kind), rulers.get(d.kind.as_str())) else { continue };
-        let p = sla::project(policy, ruler, &timeline(d)?, at);
+    // Projections look further ahead than a check: a deadline may be months away.
+    for_each_clock(tx, Some(ids), at, Duration::days(400), |id, policy, ruler, t| {
+        let p = sla::project(policy, ruler, t, at);
         db::ticket::set_projection(
             tx,
-            d.id,
+            id,
             p.fixed as i64,
             p.running,
             p.warn_at.map(time::format_utc).as_deref(),
             p.breach_at.map(time::format_utc).as_deref(),
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Recomputes every ticket's stored SLA projection (after a restore or an outside change).

@@ -307,14 +307,20 @@ fn mime_of(name: &str) -> &'static str {
     }
 }
 
+/// The size rule for attachments; the CLI asks it before reading a file.
+pub fn check_attachment_size(settings: &Settings, name: &str, bytes: u64) -> Result<()> {
+    if bytes > settings.max_attachment_bytes {
+        return Err(Error::invalid(
+            "attach",
+            format!("`{name}` is larger than the {} MiB limit", settings.max_attachment_bytes / (1024 * 1024)),
+        ));
+    }
+    Ok(())
+}
+
 fn check_attachments(files: &[NewAttachment], settings: &Settings) -> Result<()> {
     for f in files {
-        if f.bytes.len() as u64 > settings.max_attachment_bytes {
-            return Err(Error::invalid(
-                "attach",
-                format!("`{}` is larger than the {} MiB limit", f.name, settings.max_attachment_bytes / (1024 * 1024)),
-            ));
-        }
+        check_attachment_size(settings, &f.name, f.bytes.len() as u64)?;
         validate::text("attach", &f.name, 255)?;
     }
     Ok(())
