@@ -10,7 +10,6 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -187,30 +186,6 @@ impl TokenStore for FileStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
-    }
-}
-
-/// In memory, for tests of code that takes a store.
-#[derive(Default)]
-pub struct MemoryStore(Mutex<Option<StoredTokens>>);
-
-impl TokenStore for MemoryStore {
-    fn load(&self) -> Result<Option<StoredTokens>> {
-        Ok(self.0.lock().map_err(|_| Error::internal("poisoned"))?.clone())
-    }
-
-    fn save(&self, tokens: &StoredTokens) -> Result<()> {
-        *self.0.lock().map_err(|_| Error::internal("poisoned"))? = Some(tokens.clone());
-        Ok(())
-    }
-
-    fn clear(&self) -> Result<()> {
-        *self.0.lock().map_err(|_| Error::internal("poisoned"))? = None;
-        Ok(())
-    }
-
-    fn describe(&self) -> String {
-        "memory".into()
     }
 }
 

@@ -193,17 +193,16 @@ pub fn parse_mapping(text: &str) -> Result<HashMap<String, String>> {
 
 type Row = (u64, Result<HashMap<&'static str, String>>);
 
-/// Streams rows as (line number, column → value).
+/// Streams rows as (line number, column → value); also returns the CSV headers that map to
+/// no column (JSON keys that map to none are simply not read).
 fn rows<'a>(
     stream: Box<dyn BufRead + 'a>,
     delimiter: Option<u8>,
     opts: &Options,
-    report: &mut Report,
-) -> Result<Box<dyn Iterator<Item = Row> + 'a>> {
+) -> Result<(Box<dyn Iterator<Item = Row> + 'a>, Vec<String>)> {
     let mapping = opts.mapping.clone();
     match delimiter {
         None => {
-            let mut ignored = std::collections::BTreeSet::new();
             let lines = stream.lines().enumerate().filter_map(move |(i, line)| {
                 let n = i as u64 + 1;
                 let line = match line {
@@ -217,10 +216,7 @@ fn rows<'a>(
                 };
                 let mut row = HashMap::new();
                 for (k, v) in parsed {
-                    let Some(col) = column_of(&k, &mapping) else {
-                        ignored.insert(k);
-                        continue;
-                    };
+                    let Some(col) = column_of(&k, &mapping) else { continue };
                     let text = match v {
                         serde_json::Value::Null => continue,
                         serde_json::Value::String(s) => s,
@@ -230,19 +226,20 @@ fn rows<'a>(
                 }
                 Some((n, Ok(row)))
             });
-            Ok(Box::new(lines))
+            Ok((Box::new(lines), Vec::new()))
         }
         Some(d) => {
             let mut reader =
                 csv::ReaderBuilder::new().delimiter(d).flexible(true).has_headers(true).from_reader(stream);
             let headers = reader.byte_headers().map_err(|e| Error::invalid("header", e))?.clone();
+            let mut ignored = Vec::new();
             let columns: Vec<Option<&'static str>> = headers
                 .iter()
                 .map(|h| String::from_utf8_lossy(h).into_owned())
                 .map(|h| {
                     let c = column_of(&h, &mapping);
                     if c.is_none() && !h.trim().is_empty() {
-                        report.ignored_columns.push(h.trim().to_string());
+                        ignored.push(h.trim().to_string());
                     }
                     c
                 })
@@ -286,7 +283,7 @@ fn rows<'a>(
                 }
                 (line, Ok(row))
             });
-            Ok(Box::new(records))
+            Ok((Box::new(records), ignored))
         }
     }
 }
@@ -319,9 +316,8 @@ pub fn import_clients(session: &Session, input: Box<dyn Read>, opts: &Options) -
     let owner = session.can(Permission::ClientCreate).then_some(actor);
     let may_assign = session.can(Permission::ClientUpdateAny);
     let companies_before = db::company::count(session.db())?;
-    let mut meta = Report::default();
-    let rows = rows(stream, delimiter, opts, &mut meta)?;
-    report.ignored_columns = meta.ignored_columns;
+    let (rows, ignored_columns) = rows(stream, delimiter, opts)?;
+    report.ignored_columns = ignored_columns;
     let mut rolled_back = false;
     let outcome = grant.write(|tx| {
         let first_new = db::client::begin_bulk(tx)?;
