@@ -41,26 +41,28 @@ CREATE INDEX clients_sales ON clients(sales_contact_id, full_name);
 CREATE INDEX clients_company ON clients(company_id, full_name);
 CREATE INDEX clients_stage ON clients(stage, full_name);
 
--- Substring search over name, e-mail, phone (as typed and as digits) and company name.
+-- Substring search over name, e-mail, phone (as typed and as digits) and company name. The
+-- text of a client is defined once, by this view; the triggers and bulk loads read it.
 CREATE VIRTUAL TABLE clients_search USING fts5(
     body, tokenize = 'trigram remove_diacritics 1', content = '', contentless_delete = 1
 );
+
+CREATE VIEW client_search_text AS
+    SELECT c.id, c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '') || ' ' || coalesce(c.phone_digits, '')
+                 || ' ' || coalesce(co.name, '') AS body
+    FROM clients c LEFT JOIN companies co ON co.id = c.company_id;
 
 -- A bulk import marks itself in meta (inside its own transaction) and indexes its rows in
 -- one statement at the end, several times faster than row by row.
 CREATE TRIGGER clients_search_insert AFTER INSERT ON clients
 WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'bulk_import')
 BEGIN
-    INSERT INTO clients_search (rowid, body) VALUES (new.id,
-        new.full_name || ' ' || new.email || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.phone_digits, '')
-        || ' ' || coalesce((SELECT name FROM companies WHERE id = new.company_id), ''));
+    INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id = new.id;
 END;
 
 CREATE TRIGGER clients_search_update AFTER UPDATE OF full_name, email, phone, company_id ON clients BEGIN
     DELETE FROM clients_search WHERE rowid = old.id;
-    INSERT INTO clients_search (rowid, body) VALUES (new.id,
-        new.full_name || ' ' || new.email || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.phone_digits, '')
-        || ' ' || coalesce((SELECT name FROM companies WHERE id = new.company_id), ''));
+    INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id = new.id;
 END;
 
 CREATE TRIGGER clients_search_delete AFTER DELETE ON clients BEGIN
@@ -70,9 +72,7 @@ END;
 CREATE TRIGGER clients_search_company AFTER UPDATE OF name ON companies BEGIN
     DELETE FROM clients_search WHERE rowid IN (SELECT id FROM clients WHERE company_id = new.id);
     INSERT INTO clients_search (rowid, body)
-        SELECT c.id, c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '') || ' '
-               || coalesce(c.phone_digits, '') || ' ' || new.name
-        FROM clients c WHERE c.company_id = new.id;
+        SELECT id, body FROM client_search_text WHERE id IN (SELECT id FROM clients WHERE company_id = new.id);
 END;
 
 CREATE TABLE client_stage_history (

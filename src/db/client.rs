@@ -289,10 +289,7 @@ pub fn begin_bulk(tx: &Tx) -> Result<i64> {
 /// Indexes the clients created since `after` for search and ends the bulk load.
 pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
     tx.conn().execute(
-        "INSERT INTO clients_search (rowid, body)
-         SELECT c.id, c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '') || ' ' || coalesce(c.phone_digits, '')
-                || ' ' || coalesce((SELECT name FROM companies WHERE id = c.company_id), '')
-         FROM clients c WHERE c.id > ?1",
+        "INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id > ?1",
         [after],
     )?;
     tx.conn().execute("DELETE FROM meta WHERE key = 'bulk_import'", [])?;
