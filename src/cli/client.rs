@@ -8,12 +8,13 @@ use super::edit::edit;
 use super::output::{new_table, when};
 use crate::Result;
 use crate::domain::crm::{InteractionKind, Stage};
-use std::path::PathBuf;
 
+use super::population::{
+    CLIENT_COLUMNS, FieldCommand, GroupCommand, ImportArgs, SegmentCommand, run_export, run_field, run_group,
+    run_import, run_segment,
+};
 use crate::service::{Session, client, company, dedupe, import, population};
 
-const CLIENT_COLUMNS: &[&str] =
-    &["id", "full_name", "email", "phone", "company", "stage", "sales_contact", "last_contact_at"];
 const COMPANY_COLUMNS: &[&str] =
     &["id", "name", "size", "industry", "business_type", "country", "sales_owner", "clients"];
 const COMPANY_RECORD: &[&str] = &[
@@ -84,22 +85,18 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Import clients from CSV (`,` `;` tab; UTF-8 or Windows-1252) or JSON lines: all rows or
-    /// none. Columns: name,email,phone,company,stage,first_contact,last_contact,sales_contact.
-    /// Report keys: format, encoding, rows_read, created, updated, unchanged, skipped, rejected,
-    /// companies_created, dry_run, written, ignored_columns, rejections (line, field, reason)
+    /// Import clients from CSV (`,` `;` tab; UTF-8 or Windows-1252), JSON lines or .xlsx: all
+    /// rows or none. Columns: name,email,phone,company,stage,first_contact,last_contact,
+    /// sales_contact,consent and custom field keys. Report keys: format, encoding, rows_read,
+    /// created, updated, unchanged, skipped, rejected, companies_created, group, grouped,
+    /// dry_run, written, ignored_columns, rejections (line, field, reason)
     Import {
-        /// The file (`-` reads stdin)
-        file: PathBuf,
-        /// Check and report without writing
+        #[command(flatten)]
+        args: ImportArgs,
+        /// Put every client of the file in this group (created, kind `imported`, when new;
+        /// needs group:manage)
         #[arg(long)]
-        dry_run: bool,
-        /// An e-mail that is already a client: skip it, update it, or reject the row
-        #[arg(long, value_enum, default_value_t = import::OnDuplicate::Skip)]
-        on_duplicate: import::OnDuplicate,
-        /// A TOML file mapping other headers: [columns] "Nom complet" = "name"
-        #[arg(long, value_name = "MAP.toml")]
-        map: Option<PathBuf>,
+        group: Option<String>,
     },
     /// Export every client in the import columns (CSV by default, JSON lines with --format json)
     Export,
@@ -125,6 +122,15 @@ pub enum ClientCommand {
     /// Companies (firms) that clients belong to
     #[command(subcommand)]
     Company(CompanyCommand),
+    /// Custom profile fields: the registry
+    #[command(subcommand)]
+    Field(FieldCommand),
+    /// Static groups of clients
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Saved filters over clients; count them, freeze them into groups
+    #[command(subcommand)]
+    Segment(SegmentCommand),
     /// Calls, meetings, e-mails… with a client
     #[command(subcommand)]
     Interaction(InteractionCommand),
@@ -149,6 +155,18 @@ pub struct ClientArgs {
     /// Date of first contact (default now)
     #[arg(long)]
     first_contact: Option<String>,
+    /// E-mail marketing consent: unknown, granted or withdrawn
+    #[arg(long)]
+    consent: Option<String>,
+    /// A custom field value, KEY=VALUE (repeat the flag; an empty value clears the field)
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +192,11 @@ pub enum CompanyCommand {
         #[command(flatten)]
         fields: CompanyArgs,
     },
+    /// Import companies (matched by name); columns: name,logo,size,industry,business_type,
+    /// country,website,time_zone,total_income,currency,sales_owner
+    Import(ImportArgs),
+    /// Export every company in the import columns (CSV, or JSON lines with --format json)
+    Export,
     /// Companies to create for clients that have none, grouped by e-mail domain (webmail
     /// excluded). JSON keys: domain, suggested_name, existing_company, clients, examples
     Suggest,
@@ -291,6 +314,8 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
                     None => None,
                 },
                 first_contact: a.first_contact,
+                consent: a.consent,
+                fields: a.fields.into_iter().collect(),
                 ..Default::default()
             };
             let created = client::create(&session, &input)?;
@@ -308,6 +333,8 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
                 stage: a.stage,
                 first_contact: a.first_contact,
                 last_contact,
+                consent: a.consent,
+                fields: a.fields.into_iter().collect(),
             };
             if input.is_empty() {
                 let current = client::show(&session, &key)?.client;
@@ -343,50 +370,14 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             ctx.out.status(format!("Deleted client {} ({}).", deleted.id, deleted.full_name));
             ctx.out.record(&deleted, CLIENT_COLUMNS)
         }
-        ClientCommand::Import { file, dry_run, on_duplicate, map } => {
-            let mapping = match map {
-                Some(p) => import::parse_mapping(
-                    &std::fs::read_to_string(&p)
-                        .map_err(|e| crate::Error::invalid("map", format!("cannot read {}: {e}", p.display())))?,
-                )?,
-                None => Default::default(),
-            };
-            let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
-                Box::new(std::io::stdin())
-            } else {
-                Box::new(
-                    std::fs::File::open(&file)
-                        .map_err(|e| crate::Error::invalid("file", format!("cannot open {}: {e}", file.display())))?,
-                )
-            };
-            let report = import::import_clients(&session, input, &import::Options { dry_run, on_duplicate, mapping })?;
-            print_report(ctx, &report)?;
-            if report.rejected > 0 {
-                return Err(crate::Error::new(
-                    crate::ErrorKind::Invalid,
-                    format!("{} of {} rows rejected; nothing was imported", report.rejected, report.rows_read),
-                ));
-            }
-            ctx.out.status(if report.dry_run {
-                format!(
-                    "Dry run: {} rows checked, {} would be created and {} updated; nothing was written.",
-                    report.rows_read, report.created, report.updated
-                )
-            } else {
-                format!(
-                    "Imported {} rows: {} created, {} updated, {} unchanged, {} skipped.",
-                    report.rows_read, report.created, report.updated, report.unchanged, report.skipped
-                )
-            });
-            Ok(())
+        ClientCommand::Import { args, group } => {
+            run_import(ctx, &session, args, group, "clients", &|s, input, opts, progress| {
+                import::import_clients(s, input, opts, progress)
+            })
         }
-        ClientCommand::Export => {
-            let mut exporter = super::output::Exporter::new(ctx.out.format, import::EXPORT_COLUMNS)?;
-            let n = import::export_clients(&session, |row| exporter.write(row))?;
-            exporter.finish()?;
-            ctx.out.status(format!("Exported {n} clients."));
-            Ok(())
-        }
+        ClientCommand::Export => run_export(ctx, &import::client_export_columns(&session)?, "clients", &|emit| {
+            import::export_clients(&session, emit)
+        }),
         ClientCommand::Dedupe { limit } => ctx.out.list(
             &dedupe::dedupe(&session, limit)?,
             &["score", "keep_id", "keep_name", "other_id", "other_name", "reason"],
@@ -411,12 +402,23 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             ctx.out.record_with(&s, &["clients", "customers", "duplicates_suspected"], Some(text))
         }
         ClientCommand::Company(cmd) => run_company(ctx, &session, cmd),
+        ClientCommand::Field(cmd) => run_field(ctx, &session, cmd),
+        ClientCommand::Group(cmd) => run_group(ctx, &session, cmd),
+        ClientCommand::Segment(cmd) => run_segment(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => run_interaction(ctx, &session, cmd),
     }
 }
 
 fn run_company(ctx: &Ctx, session: &Session, cmd: CompanyCommand) -> Result<()> {
     match cmd {
+        CompanyCommand::Import(args) => {
+            run_import(ctx, session, args, None, "companies", &|s, input, opts, progress| {
+                import::import_companies(s, input, opts, progress)
+            })
+        }
+        CompanyCommand::Export => {
+            run_export(ctx, import::COMPANY_EXPORT, "companies", &|emit| import::export_companies(session, emit))
+        }
         CompanyCommand::Suggest => ctx.out.list(
             &population::suggest_companies(session)?,
             &["domain", "suggested_name", "existing_company", "clients", "examples"],
@@ -493,8 +495,14 @@ fn card(d: &client::ClientDetail) -> String {
         ("Sales contact", c.sales_contact_name.clone().unwrap_or_else(|| "(none)".into())),
         ("First contact", when(&c.first_contact_at)),
         ("Last update/contact", c.last_contact_at.as_deref().map(when).unwrap_or_default()),
+        ("Consent", c.consent.clone()),
+        ("Groups", d.groups.join(", ")),
     ] {
         t.add_row(vec![k.to_string(), v]);
+    }
+    for f in &d.fields {
+        let v = c.fields.get(&f.key).map(crate::domain::profile::display).unwrap_or_default();
+        t.add_row(vec![f.label.clone(), v]);
     }
     let mut out = t.to_string();
     if !d.contracts.is_empty() {
@@ -521,33 +529,6 @@ fn card(d: &client::ClientDetail) -> String {
         out.push_str(&format!("\nLast interactions\n{i}"));
     }
     out
-}
-
-fn print_report(ctx: &Ctx, r: &import::Report) -> Result<()> {
-    match ctx.out.format {
-        super::Format::Json => ctx.out.record(r, &[]),
-        super::Format::Csv => ctx.out.list(&r.rejections, &["line", "field", "reason"], ""),
-        super::Format::Table => {
-            let summary = format!(
-                "{} rows read ({} {}): {} created, {} updated, {} unchanged, {} skipped, {} rejected{}",
-                r.rows_read,
-                r.format,
-                r.encoding,
-                r.created,
-                r.updated,
-                r.unchanged,
-                r.skipped,
-                r.rejected,
-                if r.ignored_columns.is_empty() {
-                    String::new()
-                } else {
-                    format!("; ignored columns: {}", r.ignored_columns.join(", "))
-                }
-            );
-            ctx.out.status(summary);
-            if r.rejections.is_empty() { Ok(()) } else { ctx.out.list(&r.rejections, &["line", "field", "reason"], "") }
-        }
-    }
 }
 
 fn stats_card(s: &population::Stats) -> String {

@@ -86,12 +86,26 @@ pub enum ContractCommand {
     },
     /// Mark a contract as signed
     Sign { id: String },
+    /// Import contracts (matched on id); columns: id,client,total,due,currency,signed
+    Import(super::population::ImportArgs),
+    /// Export every contract in the import columns (CSV, or JSON lines with --format json)
+    Export,
 }
 
 pub fn run(ctx: &Ctx, cmd: ContractCommand) -> Result<()> {
     let db = ctx.open_db()?;
     let session = ctx.session(&db)?;
     match cmd {
+        ContractCommand::Import(args) => {
+            super::population::run_import(ctx, &session, args, None, "contracts", &|s, input, opts, progress| {
+                crate::service::import::import_contracts(s, input, opts, progress)
+            })
+        }
+        ContractCommand::Export => {
+            super::population::run_export(ctx, crate::service::import::CONTRACT_EXPORT, "contracts", &|emit| {
+                crate::service::import::export_contracts(&session, emit)
+            })
+        }
         ContractCommand::List { unsigned, signed, unpaid, mine, client, limit } => {
             let signed = match (signed, unsigned) {
                 (true, _) => Some(true),

@@ -69,6 +69,10 @@ pub enum EventCommand {
         #[arg(long, conflicts_with = "support")]
         none: bool,
     },
+    /// Import events (CSV, JSON lines or .xlsx; matched on id, else on contract, name and start); columns: id,contract,name,start,end,support,location,attendees,notes
+    Import(super::population::ImportArgs),
+    /// Export every event in the import columns (CSV, or JSON lines with --format json)
+    Export,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +115,16 @@ pub fn run(ctx: &Ctx, cmd: EventCommand) -> Result<()> {
     let db = ctx.open_db()?;
     let session = ctx.session(&db)?;
     match cmd {
+        EventCommand::Import(args) => {
+            super::population::run_import(ctx, &session, args, None, "events", &|s, input, opts, progress| {
+                crate::service::import::import_events(s, input, opts, progress)
+            })
+        }
+        EventCommand::Export => {
+            super::population::run_export(ctx, crate::service::import::EVENT_EXPORT, "events", &|emit| {
+                crate::service::import::export_events(&session, emit)
+            })
+        }
         EventCommand::List { no_support, mine, support, contract, from, to, limit } => {
             let items =
                 event::list(&session, &event::ListFilter { no_support, mine, support, contract, from, to, limit })?;

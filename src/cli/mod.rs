@@ -11,6 +11,7 @@ mod event;
 mod init;
 mod mail;
 pub mod output;
+mod population;
 mod prompt;
 mod ticket;
 mod user;

@@ -39,6 +39,22 @@ impl Output {
         }
     }
 
+    /// A progress bar on stderr for a long batch, when stderr is a terminal and not `--quiet`;
+    /// nothing otherwise.
+    pub fn progress(&self, what: &'static str) -> Option<indicatif::ProgressBar> {
+        if self.quiet || !io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec}, {elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    }
+
     /// A warning on stderr; shown even with `--quiet`.
     pub fn warn(&self, message: impl AsRef<str>) {
         eprintln!("warning: {}", message.as_ref());
@@ -211,17 +227,18 @@ pub fn raw(bytes: &[u8]) -> Result<()> {
 pub struct Exporter {
     csv: Option<csv::Writer<io::BufWriter<io::StdoutLock<'static>>>>,
     json: Option<io::BufWriter<io::StdoutLock<'static>>>,
-    columns: &'static [&'static str],
+    columns: Vec<String>,
 }
 
 impl Exporter {
-    pub fn new(format: Format, columns: &'static [&'static str]) -> Result<Self> {
+    pub fn new(format: Format, columns: &[impl AsRef<str>]) -> Result<Self> {
+        let columns: Vec<String> = columns.iter().map(|c| c.as_ref().to_string()).collect();
         let out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
         if format == Format::Json {
             return Ok(Exporter { csv: None, json: Some(out), columns });
         }
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(columns).map_err(csv_error)?;
+        w.write_record(&columns).map_err(csv_error)?;
         Ok(Exporter { csv: Some(w), json: None, columns })
     }
 
@@ -233,7 +250,7 @@ impl Exporter {
         }
         let v = serde_json::to_value(record)?;
         if let Some(w) = self.csv.as_mut() {
-            w.write_record(self.columns.iter().map(|c| cell(v.get(*c), ";", false))).map_err(csv_error)?;
+            w.write_record(self.columns.iter().map(|c| cell(v.get(c.as_str()), ";", false))).map_err(csv_error)?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::query::{Query, fts_phrase};
 use super::{Read, Tx, unique_violation};
@@ -22,6 +23,9 @@ pub struct Client {
     pub customer: bool,
     pub first_contact_at: String,
     pub last_contact_at: Option<String>,
+    pub consent: String,
+    /// Custom profile field values, by field key.
+    pub fields: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -36,12 +40,37 @@ pub struct Fields {
     pub sales_contact_id: Option<i64>,
     pub first_contact_at: String,
     pub last_contact_at: Option<String>,
+    pub consent: String,
+    pub profile: Map<String, Value>,
+}
+
+impl Fields {
+    /// A new client's card: no phone, company or contact dates but the first, consent unknown.
+    pub fn new(full_name: String, email: String, sales_contact_id: Option<i64>, first_contact_at: String) -> Self {
+        Fields {
+            full_name,
+            email,
+            phone: None,
+            phone_digits: None,
+            company_id: None,
+            sales_contact_id,
+            first_contact_at,
+            last_contact_at: None,
+            consent: "unknown".into(),
+            profile: Map::new(),
+        }
+    }
+}
+
+fn profile_of(text: &str) -> rusqlite::Result<Map<String, Value>> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
 }
 
 macro_rules! select {
     () => {
         "SELECT c.id, c.full_name, c.email, c.phone, c.company_id, co.name, c.sales_contact_id, u.username,
-            u.full_name, c.stage, c.first_contact_at, c.last_contact_at, c.created_at, c.updated_at
+            u.full_name, c.stage, c.first_contact_at, c.last_contact_at, c.created_at, c.updated_at, c.consent, c.fields
          FROM clients c LEFT JOIN companies co ON co.id = c.company_id LEFT JOIN users u ON u.id = c.sales_contact_id"
     };
 }
@@ -64,6 +93,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         last_contact_at: r.get(11)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
+        consent: r.get(14)?,
+        fields: profile_of(&r.get::<_, String>(15)?)?,
     })
 }
 
@@ -100,7 +131,8 @@ pub fn for_each(r: &impl Read, mut f: impl FnMut(&Client) -> Result<()>) -> Resu
 
 pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {
     Ok(r.conn().query_row(
-        "SELECT full_name, email, phone, phone_digits, company_id, sales_contact_id, first_contact_at, last_contact_at
+        "SELECT full_name, email, phone, phone_digits, company_id, sales_contact_id, first_contact_at, last_contact_at,
+            consent, fields
          FROM clients WHERE id = ?1",
         [id],
         |r| {
@@ -113,6 +145,8 @@ pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {
                 sales_contact_id: r.get(5)?,
                 first_contact_at: r.get(6)?,
                 last_contact_at: r.get(7)?,
+                consent: r.get(8)?,
+                profile: profile_of(&r.get::<_, String>(9)?)?,
             })
         },
     )?)
@@ -181,8 +215,8 @@ pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i6
     tx.conn()
         .prepare_cached(
             "INSERT INTO clients (full_name, email, phone, phone_digits, company_id, sales_contact_id, stage,
-                first_contact_at, last_contact_at, created_at, created_by, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)",
+                first_contact_at, last_contact_at, created_at, created_by, updated_at, consent, fields)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13)",
         )?
         .execute(params![
             f.full_name,
@@ -195,7 +229,9 @@ pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i6
             f.first_contact_at,
             f.last_contact_at,
             now,
-            by
+            by,
+            f.consent,
+            Value::Object(f.profile.clone()).to_string()
         ])
         .map_err(|e| unique_violation(e, || email_taken(f)))?;
     let id = tx.conn().last_insert_rowid();
@@ -207,7 +243,8 @@ pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
     tx.conn()
         .execute(
             "UPDATE clients SET full_name = ?2, email = ?3, phone = ?4, phone_digits = ?5, company_id = ?6,
-                sales_contact_id = ?7, first_contact_at = ?8, last_contact_at = ?9, updated_at = ?10
+                sales_contact_id = ?7, first_contact_at = ?8, last_contact_at = ?9, updated_at = ?10,
+                consent = ?11, fields = ?12
              WHERE id = ?1",
             params![
                 id,
@@ -219,7 +256,9 @@ pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
                 f.sales_contact_id,
                 f.first_contact_at,
                 f.last_contact_at,
-                now
+                now,
+                f.consent,
+                Value::Object(f.profile.clone()).to_string()
             ],
         )
         .map_err(|e| unique_violation(e, || email_taken(f)))?;
@@ -298,13 +337,50 @@ pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
 }
 
 /// Moves everything attached to client `from` onto client `to`: contracts, interactions,
-/// stage history and client accounts. Returns (contracts, interactions) moved.
+/// stage history, group memberships and client accounts (their tickets follow them). Returns
+/// (contracts, interactions) moved.
 pub fn move_records(tx: &Tx, from: i64, to: i64) -> Result<(usize, usize)> {
     let c = tx.conn();
     let contracts = c.execute("UPDATE contracts SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
     let interactions = c.execute("UPDATE interactions SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
     c.execute("UPDATE client_stage_history SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
+    c.execute("UPDATE OR IGNORE client_group_members SET client_id = ?2 WHERE client_id = ?1", [from, to])?;
     c.execute("UPDATE users SET client_id = ?2 WHERE client_id = ?1", [from, to])
         .map_err(|e| unique_violation(e, || "both clients have a client account; deactivate one first".to_string()))?;
     Ok((contracts, interactions))
+}
+
+/// The clients a segment plan selects, by name, up to `limit`.
+pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Option<u32>) -> Result<Vec<Client>> {
+    let mut q = Query::new(concat!(select!(), " WHERE "));
+    super::population::push_plan(&mut q, plan);
+    q.push(" ORDER BY c.full_name, c.id");
+    q.bind(" LIMIT ?", limit.map_or(-1, i64::from));
+    let mut stmt = r.conn().prepare(q.sql())?;
+    let rows = stmt.query_map(q.params().as_slice(), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many clients a segment plan selects.
+pub fn count_plan(r: &impl Read, plan: &crate::domain::segment::Plan) -> Result<i64> {
+    let mut q = Query::new("SELECT count(*) FROM clients c WHERE ");
+    super::population::push_plan(&mut q, plan);
+    Ok(r.conn().query_row(q.sql(), q.params().as_slice(), |r| r.get(0))?)
+}
+
+/// Puts every client a plan selects into a group; returns how many were added.
+pub fn add_plan_to_group(
+    tx: &Tx,
+    plan: &crate::domain::segment::Plan,
+    group: i64,
+    by: i64,
+    now: &str,
+) -> Result<usize> {
+    let mut q =
+        Query::new("INSERT OR IGNORE INTO client_group_members (group_id, client_id, added_at, added_by) SELECT ");
+    q.bind("?", group);
+    q.bind(", c.id, ?", now.to_string());
+    q.bind(", ? FROM clients c WHERE ", by);
+    super::population::push_plan(&mut q, plan);
+    Ok(tx.conn().execute(q.sql(), q.params().as_slice())?)
 }

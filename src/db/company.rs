@@ -29,7 +29,7 @@ pub struct Company {
 }
 
 /// The editable fields, as stored.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     pub name: String,
     pub logo: Option<String>,

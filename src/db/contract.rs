@@ -143,3 +143,15 @@ pub fn set_signed(tx: &Tx, id: i64, signed_at: Option<&str>, now: &str) -> Resul
 pub fn event_count(r: &impl Read, id: i64) -> Result<i64> {
     Ok(r.conn().query_row("SELECT count(*) FROM events WHERE contract_id = ?1", [id], |r| r.get(0))?)
 }
+
+/// Every contract in id order, one at a time (exports stream; memory does not grow).
+pub fn for_each(r: &impl Read, mut f: impl FnMut(&Contract) -> Result<()>) -> Result<usize> {
+    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY k.id"))?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(&from_row(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}

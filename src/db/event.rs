@@ -109,7 +109,7 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Event>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
     pub name: String,
     pub starts_at: String,
@@ -151,4 +151,27 @@ pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
         params![id, f.name, f.starts_at, f.ends_at, f.support_contact_id, f.location, f.attendees, f.notes, now],
     )?;
     Ok(())
+}
+
+/// Every event in id order, one at a time (exports stream; memory does not grow).
+pub fn for_each(r: &impl Read, mut f: impl FnMut(&Event) -> Result<()>) -> Result<usize> {
+    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY e.id"))?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(&from_row(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// An event of a contract by its name and start (how a spreadsheet without ids names one).
+pub fn find_natural(r: &impl Read, contract_id: i64, name: &str, starts_at: &str) -> Result<Option<i64>> {
+    Ok(r.conn()
+        .query_row(
+            "SELECT id FROM events WHERE contract_id = ?1 AND name = ?2 AND starts_at = ?3",
+            params![contract_id, name, starts_at],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_builtin_roles", include_str!("../../migrations/0002_builtin_roles.sql")),
     ("0003_crm", include_str!("../../migrations/0003_crm.sql")),
     ("0004_tickets", include_str!("../../migrations/0004_tickets.sql")),
+    ("0005_population", include_str!("../../migrations/0005_population.sql")),
 ];
 
 /// The schema version this binary writes.

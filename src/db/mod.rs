@@ -13,6 +13,7 @@ mod migrate;
 pub mod outbox;
 #[cfg(test)]
 mod plans;
+pub mod population;
 pub mod project;
 pub mod query;
 pub mod role;
@@ -43,7 +44,7 @@ pub struct Db {
 
 /// A write transaction. Obtained only through [`Db::write`], which needs a [`WriteKey`].
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    conn: &'a Connection,
 }
 
 /// Proof that a write was authorized. Its constructor is private to `service::authz`, so a
@@ -64,7 +65,7 @@ impl Read for Db {
 
 impl Read for Tx<'_> {
     fn conn(&self) -> &Connection {
-        &self.tx
+        self.conn
     }
 }
 
@@ -133,11 +134,27 @@ impl Db {
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
+    ///
+    /// Called inside another write (a batch import runs each row through the same service
+    /// operation a person would), it runs in a savepoint instead: a failed row undoes only
+    /// itself, and the outer transaction still decides for the whole run.
     pub fn write<T>(&self, _key: &WriteKey, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("SAVEPOINT nested_write")?;
+            return match f(&Tx { conn: &self.conn }) {
+                Ok(value) => {
+                    self.conn.execute_batch("RELEASE nested_write")?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    self.conn.execute_batch("ROLLBACK TO nested_write; RELEASE nested_write")?;
+                    Err(e)
+                }
+            };
+        }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let tx = Tx { tx };
-        let value = f(&tx)?;
-        tx.tx.commit()?;
+        let value = f(&Tx { conn: &tx })?;
+        tx.commit()?;
         Ok(value)
     }
 
@@ -150,7 +167,7 @@ impl Db {
 
 impl Tx<'_> {
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.tx.execute(
+        self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],

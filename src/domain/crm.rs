@@ -1,10 +1,5 @@
 //! The CRM's plain types: money, lifecycle stages, interaction kinds, company enums, phones.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 use crate::{Error, Result};
 
 /// Declares a closed set of values with their stored names; an unknown value is an `Invalid`
@@ -12,7 +7,7 @@ use crate::{Error, Result};
 macro_rules! closed_set {
     ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal,)* }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant,)* }
 
         impl $name {
@@ -22,25 +17,27 @@ macro_rules! closed_set {
             }
         }
 
-        impl FromStr for $name {
-            type Err = Error;
-            fn from_str(s: &str) -> Result<Self> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::Error;
+            fn from_str(s: &str) -> $crate::Result<Self> {
                 let wanted = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
                 $(if wanted == $text.to_ascii_lowercase() { return Ok($name::$variant); })*
-                Err(Error::invalid(
+                Err($crate::Error::invalid(
                     $field,
                     format!("`{}` is not one of: {}", s.trim(), [$($text),*].join(", ")),
                 ))
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+
+pub(crate) use closed_set;
 
 closed_set! {
     /// The lifecycle of a client contact; `won` makes a customer.

@@ -2,6 +2,8 @@
 
 pub mod crm;
 pub mod permission;
+pub mod profile;
+pub mod segment;
 pub mod sla;
 pub mod time;
 pub mod validate;

@@ -1,6 +1,8 @@
 //! Clients (contact persons): their card, lifecycle stage, interactions. A user who creates a
 //! client becomes its sales contact; "own" means "I am the sales contact".
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +10,7 @@ use super::authz::{Grant, Session};
 use super::{company, refs};
 use crate::db::{self, Tx};
 use crate::domain::crm::{InteractionKind, Stage, phone};
+use crate::domain::profile::{self, Consent, FieldDef};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
@@ -22,6 +25,10 @@ pub struct ClientDetail {
     pub contracts: Vec<db::contract::Contract>,
     pub interactions: Vec<Interaction>,
     pub stage_history: Vec<StageChange>,
+    pub groups: Vec<String>,
+    /// The field registry, so the card shows every field with its label.
+    #[serde(skip)]
+    pub fields: Vec<FieldDef>,
 }
 
 #[derive(Debug, Default)]
@@ -82,7 +89,9 @@ pub fn show(session: &Session, key: &str) -> Result<ClientDetail> {
         Vec::new()
     };
     let stage_history = db::client::stage_history(db, client.id)?;
-    Ok(ClientDetail { client, contracts, interactions, stage_history })
+    let groups = db::population::groups_of(db, client.id)?;
+    let fields = db::population::fields(db)?;
+    Ok(ClientDetail { client, contracts, interactions, stage_history, groups, fields })
 }
 
 /// What a person may set on a client. `None` leaves a field alone; an empty string clears an
@@ -98,6 +107,11 @@ pub struct ClientInput {
     pub stage: Option<String>,
     pub first_contact: Option<String>,
     pub last_contact: Option<String>,
+    /// Marketing consent: unknown, granted or withdrawn.
+    pub consent: Option<String>,
+    /// Custom field values by key, as typed; an empty value clears the field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl ClientInput {
@@ -111,6 +125,8 @@ impl ClientInput {
             stage: Some(c.stage.clone()),
             first_contact: Some(c.first_contact_at.clone()),
             last_contact: c.last_contact_at.clone(),
+            consent: Some(c.consent.clone()),
+            fields: c.fields.iter().map(|(k, v)| (k.clone(), profile::display(v))).collect(),
         }
     }
 
@@ -123,6 +139,8 @@ impl ClientInput {
             && self.stage.is_none()
             && self.first_contact.is_none()
             && self.last_contact.is_none()
+            && self.consent.is_none()
+            && self.fields.is_empty()
     }
 }
 
@@ -157,10 +175,13 @@ impl CompanyRef<'_> {
     }
 }
 
+/// Applies what a person typed to a client's card, checking every value (custom fields
+/// against the `registry`).
 pub(super) fn merge(
     session: &Session,
     mut f: db::client::Fields,
     input: &ClientInput,
+    registry: &[FieldDef],
     now: chrono::DateTime<Utc>,
 ) -> Result<db::client::Fields> {
     if let Some(n) = &input.name {
@@ -191,7 +212,32 @@ pub(super) fn merge(
         Some(d) => f.last_contact_at = Some(time::format_utc(time::parse_instant("last contact", d, now)?)),
         None => {}
     }
+    if let Some(c) = &input.consent {
+        f.consent = c.parse::<Consent>()?.as_str().to_string();
+    }
+    for (key, raw) in &input.fields {
+        let def = registry.iter().find(|d| d.key == key.trim()).ok_or_else(|| {
+            Error::invalid("field", format!("`{key}` is not a client field (see `rolo client field list`)"))
+        })?;
+        match def.parse(raw)? {
+            Some(v) => {
+                f.profile.insert(def.key.clone(), v);
+            }
+            None if def.mandatory => return Err(Error::invalid(&def.key, "is mandatory and cannot be cleared")),
+            None => {
+                f.profile.remove(&def.key);
+            }
+        }
+    }
     Ok(f)
+}
+
+/// A new client must fill every mandatory field.
+pub(super) fn check_mandatory(f: &db::client::Fields, registry: &[FieldDef]) -> Result<()> {
+    match registry.iter().find(|d| d.mandatory && !f.profile.contains_key(&d.key)) {
+        Some(d) => Err(Error::invalid(&d.key, format!("is mandatory ({}); give it a value", d.label))),
+        None => Ok(()),
+    }
 }
 
 /// Creates a client; the creator becomes its sales contact. A company named but unknown is
@@ -208,17 +254,10 @@ pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
         ));
     }
     let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?.unwrap_or(Stage::Lead);
-    let base = db::client::Fields {
-        full_name: name.to_string(),
-        email: email.to_string(),
-        phone: None,
-        phone_digits: None,
-        company_id: None,
-        sales_contact_id: Some(session.actor().id),
-        first_contact_at: stamp.clone(),
-        last_contact_at: None,
-    };
-    let mut fields = merge(session, base, &ClientInput { company: None, ..input.clone() }, now)?;
+    let base = db::client::Fields::new(name.to_string(), email.to_string(), Some(session.actor().id), stamp.clone());
+    let registry = db::population::fields(session.db())?;
+    let mut fields = merge(session, base, &ClientInput { company: None, ..input.clone() }, &registry, now)?;
+    check_mandatory(&fields, &registry)?;
     if db::client::find_by_email(session.db(), &fields.email)?.is_some() {
         return Err(Error::conflict(format!("a client with the e-mail `{}` already exists", fields.email)));
     }
@@ -273,6 +312,7 @@ pub fn update(session: &Session, key: &str, input: &ClientInput) -> Result<Clien
         session,
         db::client::fields_of(session.db(), before.id)?,
         &ClientInput { company: None, ..input.clone() },
+        &db::population::fields(session.db())?,
         now,
     )?;
     let company = match input.company.as_deref().map(str::trim) {

@@ -77,7 +77,11 @@ fn time_zone(v: &str) -> Result<String> {
         .map_err(|_| Error::invalid("time zone", format!("`{v}` is not an IANA time zone such as Europe/Paris")))
 }
 
-fn merge(session: &Session, mut f: db::company::Fields, input: &CompanyInput) -> Result<db::company::Fields> {
+pub(crate) fn merge(
+    session: &Session,
+    mut f: db::company::Fields,
+    input: &CompanyInput,
+) -> Result<db::company::Fields> {
     if let Some(name) = &input.name {
         f.name = validate::text("name", name, 200)?;
     }

@@ -101,7 +101,7 @@ impl EventInput {
     }
 }
 
-fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fields> {
+pub(crate) fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fields> {
     let now = Utc::now();
     if let Some(n) = &input.name {
         f.name = validate::text("name", n, 200)?;
@@ -164,16 +164,7 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
             return Err(Error::usage(format!("an event needs {flag}")));
         }
     }
-    let base = db::event::Fields {
-        name: String::new(),
-        starts_at: String::new(),
-        ends_at: String::new(),
-        support_contact_id: None,
-        location: String::new(),
-        attendees: 0,
-        notes: String::new(),
-    };
-    let fields = merge(base, f)?;
+    let fields = merge(blank(), f)?;
     if let Some(id) = input.id {
         if id <= 0 {
             return Err(Error::invalid("id", "must be a positive integer"));
@@ -192,11 +183,24 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
     })
 }
 
+/// The fields of an event not yet described.
+pub(crate) fn blank() -> db::event::Fields {
+    db::event::Fields {
+        name: String::new(),
+        starts_at: String::new(),
+        ends_at: String::new(),
+        support_contact_id: None,
+        location: String::new(),
+        attendees: 0,
+        notes: String::new(),
+    }
+}
+
 fn reload(tx: &Tx, id: i64) -> Result<Event> {
     db::event::get(tx, id)?.ok_or_else(|| Error::internal("event vanished inside its own transaction"))
 }
 
-fn fields_of(e: &Event) -> db::event::Fields {
+pub(crate) fn fields_of(e: &Event) -> db::event::Fields {
     db::event::Fields {
         name: e.name.clone(),
         starts_at: e.starts_at.clone(),

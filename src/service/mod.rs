@@ -11,6 +11,8 @@ pub mod company;
 pub mod contract;
 pub mod dedupe;
 pub mod event;
+pub mod field;
+pub mod group;
 pub mod import;
 pub mod mail;
 pub mod population;

@@ -203,6 +203,8 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
                 sales_contact_id: Some(sales),
                 first_contact_at: at(first)?,
                 last_contact_at: last.map(at).transpose()?,
+                consent: "unknown".into(),
+                profile: Default::default(),
             },
             stage,
             sales,

@@ -141,7 +141,7 @@ fn an_export_re_imports_as_is() {
     let mut demo = World::demo();
     let exported = demo.run_as("admin", &["client", "export"]).ok().stdout;
     assert!(
-        exported.starts_with("name,email,phone,company,stage,first_contact,last_contact,sales_contact\n"),
+        exported.starts_with("name,email,phone,company,stage,first_contact,last_contact,sales_contact,consent\n"),
         "{exported}"
     );
     // Into the same database: every row is unchanged.

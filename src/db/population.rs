@@ -1,0 +1,466 @@
+//! The field registry, groups and segments, and the SQL of a segment's plan.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::query::Query;
+use super::{Read, Tx, unique_violation};
+use crate::Result;
+use crate::domain::profile::FieldDef;
+use crate::domain::segment::{Check, Column, Lit, Op, Plan};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldRow {
+    pub id: i64,
+    #[serde(flatten)]
+    pub def: FieldDef,
+    /// How many clients have a value.
+    pub filled: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+macro_rules! field_select {
+    () => {
+        "SELECT id, key, label, kind, choices, mandatory, public, origin, personal_data,
+        (SELECT count(*) FROM clients WHERE json_type(clients.fields, '$.\"' || client_fields.key || '\"') IS NOT NULL),
+        created_at, updated_at
+     FROM client_fields"
+    };
+}
+
+fn field_row(r: &Row<'_>) -> rusqlite::Result<FieldRow> {
+    let bad =
+        |i, e: crate::Error| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e));
+    let choices: Option<String> = r.get(4)?;
+    Ok(FieldRow {
+        id: r.get(0)?,
+        def: FieldDef {
+            key: r.get(1)?,
+            label: r.get(2)?,
+            kind: r.get::<_, String>(3)?.parse().map_err(|e| bad(3, e))?,
+            choices: match choices {
+                Some(c) => serde_json::from_str(&c)
+                    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into()))?,
+                None => Vec::new(),
+            },
+            mandatory: r.get(5)?,
+            public: r.get(6)?,
+            origin: r.get::<_, String>(7)?.parse().map_err(|e| bad(7, e))?,
+            personal_data: r.get(8)?,
+        },
+        filled: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+/// The registry, by key; `filled` counts are left at 0 when `counts` is false (cheap path
+/// for validation).
+pub fn fields(r: &impl Read) -> Result<Vec<FieldDef>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT id, key, label, kind, choices, mandatory, public, origin, personal_data, 0, created_at, updated_at
+         FROM client_fields ORDER BY key",
+    )?;
+    let rows = stmt.query_map([], field_row)?;
+    Ok(rows.map(|r| r.map(|f| f.def)).collect::<rusqlite::Result<_>>()?)
+}
+
+/// The registry with how many clients fill each field.
+pub fn field_rows(r: &impl Read) -> Result<Vec<FieldRow>> {
+    let mut stmt = r.conn().prepare(concat!(field_select!(), " ORDER BY key"))?;
+    let rows = stmt.query_map([], field_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn field(r: &impl Read, key: &str) -> Result<Option<FieldRow>> {
+    Ok(r.conn().prepare(concat!(field_select!(), " WHERE key = ?1"))?.query_row([key.trim()], field_row).optional()?)
+}
+
+fn choices_json(def: &FieldDef) -> Option<String> {
+    (!def.choices.is_empty()).then(|| serde_json::Value::from(def.choices.clone()).to_string())
+}
+
+pub fn insert_field(tx: &Tx, def: &FieldDef, by: i64, now: &str) -> Result<i64> {
+    tx.conn()
+        .execute(
+            "INSERT INTO client_fields (key, label, kind, choices, mandatory, public, origin, personal_data,
+                created_at, created_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)",
+            params![
+                def.key,
+                def.label,
+                def.kind.as_str(),
+                choices_json(def),
+                def.mandatory,
+                def.public,
+                def.origin.as_str(),
+                def.personal_data,
+                now,
+                by
+            ],
+        )
+        .map_err(|e| unique_violation(e, || format!("there is already a field `{}`", def.key)))?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+pub fn update_field(tx: &Tx, def: &FieldDef, now: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE client_fields SET label = ?2, kind = ?3, choices = ?4, mandatory = ?5, public = ?6, origin = ?7,
+            personal_data = ?8, updated_at = ?9
+         WHERE key = ?1",
+        params![
+            def.key,
+            def.label,
+            def.kind.as_str(),
+            choices_json(def),
+            def.mandatory,
+            def.public,
+            def.origin.as_str(),
+            def.personal_data,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// The JSON path of a field's value in `clients.fields`.
+pub fn field_path(key: &str) -> String {
+    format!("$.\"{key}\"")
+}
+
+/// Every distinct stored value of a field.
+pub fn field_values(r: &impl Read, key: &str) -> Result<Vec<serde_json::Value>> {
+    let mut stmt = r.conn().prepare(
+        "SELECT DISTINCT json_quote(json_extract(fields, ?1)) FROM clients WHERE json_type(fields, ?1) IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([field_path(key)], |r| r.get::<_, String>(0))?;
+    rows.map(|t| {
+        serde_json::from_str(&t?)
+            .map_err(|e| crate::Error::internal("a stored field value is unreadable").with_source(e))
+    })
+    .collect()
+}
+
+/// Deletes a field and every client's value of it. Returns how many clients had one.
+pub fn delete_field(tx: &Tx, key: &str) -> Result<usize> {
+    let n = tx.conn().execute(
+        "UPDATE clients SET fields = json_remove(fields, ?1) WHERE json_type(fields, ?1) IS NOT NULL",
+        [field_path(key)],
+    )?;
+    tx.conn().execute("DELETE FROM client_fields WHERE key = ?1", [key])?;
+    Ok(n)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    /// The segment filter it was frozen from, if any.
+    pub segment: Option<String>,
+    pub members: i64,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub updated_at: String,
+}
+
+macro_rules! group_select {
+    () => {
+        "SELECT g.id, g.name, g.kind, g.description, g.segment,
+        (SELECT count(*) FROM client_group_members m WHERE m.group_id = g.id), g.created_at, u.username, g.updated_at
+     FROM client_groups g LEFT JOIN users u ON u.id = g.created_by"
+    };
+}
+
+fn group_row(r: &Row<'_>) -> rusqlite::Result<Group> {
+    Ok(Group {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        description: r.get(3)?,
+        segment: r.get(4)?,
+        members: r.get(5)?,
+        created_at: r.get(6)?,
+        created_by: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+pub fn groups(r: &impl Read) -> Result<Vec<Group>> {
+    let mut stmt = r.conn().prepare(concat!(group_select!(), " ORDER BY g.name"))?;
+    let rows = stmt.query_map([], group_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A group by id or exact name (case ignored).
+pub fn group(r: &impl Read, key: &str) -> Result<Option<Group>> {
+    let key = key.trim();
+    let by_id = key.strip_prefix('#').unwrap_or(key).parse::<i64>().ok();
+    Ok(r.conn()
+        .prepare(concat!(group_select!(), " WHERE g.name = ?1 OR g.id = ?2 ORDER BY g.name = ?1 DESC LIMIT 1"))?
+        .query_row(params![key, by_id], group_row)
+        .optional()?)
+}
+
+pub fn insert_group(
+    tx: &Tx,
+    name: &str,
+    kind: &str,
+    description: &str,
+    segment: Option<&str>,
+    by: i64,
+    now: &str,
+) -> Result<i64> {
+    tx.conn()
+        .execute(
+            "INSERT INTO client_groups (name, kind, description, segment, created_at, created_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+            params![name, kind, description, segment, now, by],
+        )
+        .map_err(|e| unique_violation(e, || format!("there is already a group `{name}`")))?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+pub fn delete_group(tx: &Tx, id: i64) -> Result<()> {
+    tx.conn().execute("DELETE FROM client_groups WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Adds a client to a group; false when it already was a member.
+pub fn add_member(tx: &Tx, group: i64, client: i64, by: i64, now: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .prepare_cached(
+            "INSERT OR IGNORE INTO client_group_members (group_id, client_id, added_at, added_by) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![group, client, now, by])?;
+    Ok(n == 1)
+}
+
+pub fn remove_member(tx: &Tx, group: i64, client: i64) -> Result<bool> {
+    Ok(tx.conn().execute("DELETE FROM client_group_members WHERE group_id = ?1 AND client_id = ?2", [group, client])?
+        == 1)
+}
+
+pub fn touch_group(tx: &Tx, id: i64, now: &str) -> Result<()> {
+    tx.conn().execute("UPDATE client_groups SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// The groups a client belongs to, by name.
+pub fn groups_of(r: &impl Read, client: i64) -> Result<Vec<String>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT g.name FROM client_group_members m JOIN client_groups g ON g.id = m.group_id
+         WHERE m.client_id = ?1 ORDER BY g.name",
+    )?;
+    let rows = stmt.query_map([client], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    pub id: i64,
+    pub name: String,
+    pub filter: String,
+    pub description: String,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub updated_at: String,
+}
+
+macro_rules! segment_select {
+    () => {
+        "SELECT s.id, s.name, s.filter, s.description, s.created_at, u.username, s.updated_at
+     FROM client_segments s LEFT JOIN users u ON u.id = s.created_by"
+    };
+}
+
+fn segment_row(r: &Row<'_>) -> rusqlite::Result<Segment> {
+    Ok(Segment {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        filter: r.get(2)?,
+        description: r.get(3)?,
+        created_at: r.get(4)?,
+        created_by: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+pub fn segments(r: &impl Read) -> Result<Vec<Segment>> {
+    let mut stmt = r.conn().prepare(concat!(segment_select!(), " ORDER BY s.name"))?;
+    let rows = stmt.query_map([], segment_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn segment(r: &impl Read, key: &str) -> Result<Option<Segment>> {
+    let key = key.trim();
+    let by_id = key.strip_prefix('#').unwrap_or(key).parse::<i64>().ok();
+    Ok(r.conn()
+        .prepare(concat!(segment_select!(), " WHERE s.name = ?1 OR s.id = ?2 ORDER BY s.name = ?1 DESC LIMIT 1"))?
+        .query_row(params![key, by_id], segment_row)
+        .optional()?)
+}
+
+pub fn insert_segment(tx: &Tx, name: &str, filter: &str, description: &str, by: i64, now: &str) -> Result<i64> {
+    tx.conn()
+        .execute(
+            "INSERT INTO client_segments (name, filter, description, created_at, created_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?4)",
+            params![name, filter, description, now, by],
+        )
+        .map_err(|e| unique_violation(e, || format!("there is already a segment `{name}`")))?;
+    Ok(tx.conn().last_insert_rowid())
+}
+
+pub fn update_segment(tx: &Tx, id: i64, filter: &str, description: &str, now: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE client_segments SET filter = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, filter, description, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_segment(tx: &Tx, id: i64) -> Result<()> {
+    tx.conn().execute("DELETE FROM client_segments WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Appends the SQL of a plan over the clients aliased `c`: fixed fragments and bound values.
+pub fn push_plan(q: &mut Query, plan: &Plan) {
+    match plan {
+        Plan::And(a, b) => {
+            q.push("(");
+            push_plan(q, a);
+            q.push(" AND ");
+            push_plan(q, b);
+            q.push(")");
+        }
+        Plan::Or(items) => {
+            q.push("(");
+            for (i, p) in items.iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                push_plan(q, p);
+            }
+            q.push(")");
+        }
+        Plan::Not(p) => {
+            q.push("NOT ");
+            push_plan(q, p);
+        }
+        Plan::Test(col, check) => push_test(q, col, check),
+    }
+}
+
+fn bind_lit(q: &mut Query, fragment: &'static str, lit: &Lit) {
+    match lit {
+        Lit::Text(s) => q.bind(fragment, s.clone()),
+        Lit::Int(i) => q.bind(fragment, *i),
+        Lit::Real(f) => q.bind(fragment, *f),
+    };
+}
+
+fn cmp_fragment(op: Op) -> &'static str {
+    match op {
+        Op::Lt => " < ?",
+        Op::Le => " <= ?",
+        Op::Gt => " > ?",
+        Op::Ge => " >= ?",
+        _ => " = ?",
+    }
+}
+
+/// Each test is true or false, never NULL, so that `NOT` means "everyone else".
+fn push_test(q: &mut Query, col: &Column, check: &Check) {
+    let plain = match col {
+        Column::Name => Some("c.full_name"),
+        Column::Email => Some("c.email"),
+        Column::Phone => Some("c.phone"),
+        Column::Stage => Some("c.stage"),
+        Column::Consent => Some("c.consent"),
+        Column::Created => Some("c.created_at"),
+        Column::FirstContact => Some("c.first_contact_at"),
+        Column::LastContact => Some("c.last_contact_at"),
+        _ => None,
+    };
+    match (col, check) {
+        (Column::Company, Check::Eq(v)) => {
+            bind_lit(q, "coalesce(c.company_id IN (SELECT id FROM companies WHERE name = ?), 0)", v)
+        }
+        (Column::Company, Check::Contains(v)) => {
+            q.bind(
+                "coalesce(c.company_id IN (SELECT id FROM companies WHERE instr(lower(name), lower(?)) > 0), 0)",
+                v.clone(),
+            );
+        }
+        (Column::Company, _) => {
+            q.push("(c.company_id IS NULL)");
+        }
+        (Column::Sales, Check::Eq(v)) => bind_lit(
+            q,
+            "coalesce(c.sales_contact_id IN (SELECT id FROM users WHERE username = ? COLLATE NOCASE), 0)",
+            v,
+        ),
+        (Column::Sales, _) => {
+            q.push("(c.sales_contact_id IS NULL)");
+        }
+        (Column::Group, Check::Eq(v)) => bind_lit(
+            q,
+            "(c.id IN (SELECT m.client_id FROM client_group_members m JOIN client_groups g ON g.id = m.group_id
+                WHERE g.name = ?))",
+            v,
+        ),
+        (Column::Group, _) => {
+            q.push("(c.id NOT IN (SELECT client_id FROM client_group_members))");
+        }
+        (Column::Field { path, kind }, check) => {
+            use crate::domain::profile::FieldKind;
+            match check {
+                Check::Empty => q.bind("(json_type(c.fields, ?) IS NULL)", path.clone()),
+                Check::Eq(v) if matches!(kind, FieldKind::Text | FieldKind::Choice) => {
+                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
+                    bind_lit(q, " = ? COLLATE NOCASE, 0)", v);
+                    q
+                }
+                Check::Eq(v) => {
+                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
+                    bind_lit(q, " = ?, 0)", v);
+                    q
+                }
+                Check::Cmp(op, v) => {
+                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
+                    bind_lit(q, cmp_fragment(*op), v);
+                    q.push(", 0)")
+                }
+                Check::Contains(v) => {
+                    q.bind("coalesce(instr(lower(json_extract(c.fields, ?))", path.clone());
+                    q.bind(", lower(?)) > 0, 0)", v.clone())
+                }
+            };
+        }
+        (_, check) => {
+            let Some(column) = plain else { return };
+            q.push("coalesce(");
+            q.push(column);
+            match check {
+                Check::Eq(v) => bind_lit(q, " = ? COLLATE NOCASE, 0)", v),
+                Check::Cmp(op, v) => {
+                    bind_lit(q, cmp_fragment(*op), v);
+                    q.push(", 0)");
+                }
+                Check::Contains(v) => {
+                    q.push(" IS NOT NULL AND instr(lower(");
+                    q.push(column);
+                    q.bind("), lower(?)) > 0, 0)", v.clone());
+                }
+                Check::Empty => {
+                    q.push(" IS NULL, 1)");
+                }
+            }
+        }
+    }
+}

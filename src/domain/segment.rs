@@ -1,0 +1,592 @@
+//! The segment filter language: a saved filter over clients.
+//!
+//! ```text
+//! stage in (lead, qualified) and company = "Cool Startup LLC"
+//! consent = granted and not group = "Newsletter 2025" and last_contact < -90d
+//! sector = retail or (budget >= 10000 and vip = yes) and phone is not empty
+//! ```
+//!
+//! Subjects: `name`, `email`, `phone`, `stage`, `consent`, `company`, `sales`, `group`,
+//! `created`, `first_contact`, `last_contact`, and custom fields by key (or `field.KEY`).
+//! Tests: `=`, `!=`, `<`, `<=`, `>`, `>=`, `~` (contains), `in (…)`, `is [not] empty`; joined
+//! with `and`, `or`, `not` and parentheses. Values are bare words or quoted (`"…"`, `'…'`).
+//!
+//! [`parse`] gives the syntax tree; [`Expr::plan`] checks it against the field registry and
+//! types its values. The database layer turns a plan into SQL fragments with bound values: no
+//! text typed here ever becomes SQL.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::crm::Stage;
+use super::profile::{self, Consent, FieldDef, FieldKind};
+use super::time;
+use crate::{Error, Result};
+
+/// The longest filter accepted, and the deepest nesting.
+pub const MAX_LEN: usize = 4000;
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Contains => "~",
+        }
+    }
+}
+
+/// The syntax tree of a filter, as typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Compare { subject: String, op: Op, value: String },
+    In { subject: String, values: Vec<String> },
+    Empty { subject: String, negated: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Comma,
+    Op(Op),
+    Word(String),
+    Quoted(String),
+}
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::invalid("filter", msg.into())
+}
+
+fn lex(input: &str) -> Result<Vec<(usize, Token)>> {
+    let mut out = Vec::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some(&(at, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' | ',' => {
+                chars.next();
+                out.push((
+                    at,
+                    if c == '(' {
+                        Token::Open
+                    } else if c == ')' {
+                        Token::Close
+                    } else {
+                        Token::Comma
+                    },
+                ));
+            }
+            '=' | '~' => {
+                chars.next();
+                out.push((at, Token::Op(if c == '=' { Op::Eq } else { Op::Contains })));
+            }
+            '!' | '<' | '>' => {
+                chars.next();
+                let eq = chars.peek().map(|(_, n)| *n) == Some('=');
+                if eq {
+                    chars.next();
+                }
+                let op = match (c, eq) {
+                    ('!', true) => Op::Ne,
+                    ('<', false) => Op::Lt,
+                    ('<', true) => Op::Le,
+                    ('>', false) => Op::Gt,
+                    ('>', true) => Op::Ge,
+                    _ => return Err(err(format!("`!` at {} must be followed by `=`", at + 1))),
+                };
+                out.push((at, Token::Op(op)));
+            }
+            '"' | '\'' => {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err(err(format!("the quote opened at {} is never closed", at + 1))),
+                        Some((_, q)) if q == c => {
+                            // A doubled quote is one quote character.
+                            if chars.peek().map(|(_, n)| *n) == Some(c) {
+                                chars.next();
+                                s.push(c);
+                            } else {
+                                break;
+                            }
+                        }
+                        Some((_, '\\')) => match chars.next() {
+                            Some((_, e)) => s.push(e),
+                            None => return Err(err("a filter cannot end with `\\`")),
+                        },
+                        Some((_, ch)) => s.push(ch),
+                    }
+                }
+                out.push((at, Token::Quoted(s)));
+            }
+            c if is_word_char(c) => {
+                let mut s = String::new();
+                while let Some(&(_, ch)) = chars.peek() {
+                    if !is_word_char(ch) {
+                        break;
+                    }
+                    s.push(ch);
+                    chars.next();
+                }
+                out.push((at, Token::Word(s)));
+            }
+            other => return Err(err(format!("unexpected `{other}` at {}; quote values with spaces", at + 1))),
+        }
+    }
+    Ok(out)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '+' | '@' | ':' | '/')
+}
+
+fn keyword(t: &Token, k: &str) -> bool {
+    matches!(t, Token::Word(w) if w.eq_ignore_ascii_case(k))
+}
+
+const KEYWORDS: &[&str] = &["and", "or", "not", "in", "is", "empty"];
+
+struct Parser {
+    tokens: Vec<(usize, Token)>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos).map(|(_, t)| t)
+    }
+
+    fn where_(&self) -> String {
+        match self.tokens.get(self.pos) {
+            Some((at, _)) => format!("at {}", at + 1),
+            None => "at the end".into(),
+        }
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).map(|(_, t)| t.clone());
+        self.pos += 1;
+        t
+    }
+
+    fn or(&mut self) -> Result<Expr> {
+        let mut left = self.and()?;
+        while self.peek().is_some_and(|t| keyword(t, "or")) {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr> {
+        let mut left = self.not()?;
+        while self.peek().is_some_and(|t| keyword(t, "and")) {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(err(format!("nested more than {MAX_DEPTH} deep")));
+        }
+        let e = if self.peek().is_some_and(|t| keyword(t, "not")) {
+            self.pos += 1;
+            Expr::Not(Box::new(self.not()?))
+        } else {
+            self.atom()?
+        };
+        self.depth -= 1;
+        Ok(e)
+    }
+
+    fn atom(&mut self) -> Result<Expr> {
+        let at = self.where_();
+        match self.next() {
+            Some(Token::Open) => {
+                let e = self.or()?;
+                match self.next() {
+                    Some(Token::Close) => Ok(e),
+                    _ => Err(err(format!("missing `)` {}", self.where_back()))),
+                }
+            }
+            Some(Token::Word(w)) if !KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => self.test(w.to_lowercase()),
+            Some(other) => {
+                Err(err(format!("expected a subject (stage, company, a field key…) {at}, found {}", show(&other))))
+            }
+            None => Err(err("the filter is empty or ends too soon")),
+        }
+    }
+
+    fn where_back(&self) -> String {
+        match self.tokens.get(self.pos.saturating_sub(1)) {
+            Some((at, _)) if self.pos <= self.tokens.len() => format!("at {}", at + 1),
+            _ => "at the end".into(),
+        }
+    }
+
+    fn value(&mut self) -> Result<String> {
+        let at = self.where_();
+        match self.next() {
+            Some(Token::Quoted(s)) => Ok(s),
+            Some(Token::Word(w)) if !KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => Ok(w),
+            Some(other) => Err(err(format!("expected a value {at}, found {}", show(&other)))),
+            None => Err(err("a value is missing at the end")),
+        }
+    }
+
+    fn test(&mut self, subject: String) -> Result<Expr> {
+        let at = self.where_();
+        match self.next() {
+            Some(Token::Op(op)) => Ok(Expr::Compare { subject, op, value: self.value()? }),
+            Some(t) if keyword(&t, "in") => {
+                if self.next() != Some(Token::Open) {
+                    return Err(err(format!("`in` takes a list in parentheses: {subject} in (a, b)")));
+                }
+                let mut values = vec![self.value()?];
+                loop {
+                    match self.next() {
+                        Some(Token::Comma) => values.push(self.value()?),
+                        Some(Token::Close) => break,
+                        _ => return Err(err(format!("the list after `{subject} in` needs `,` or `)`"))),
+                    }
+                }
+                Ok(Expr::In { subject, values })
+            }
+            Some(t) if keyword(&t, "is") => {
+                let negated = self.peek().is_some_and(|t| keyword(t, "not"));
+                if negated {
+                    self.pos += 1;
+                }
+                match self.next() {
+                    Some(t) if keyword(&t, "empty") => Ok(Expr::Empty { subject, negated }),
+                    _ => Err(err(format!("write `{subject} is empty` or `{subject} is not empty`"))),
+                }
+            }
+            Some(other) => Err(err(format!(
+                "expected =, !=, <, <=, >, >=, ~, in or is after `{subject}` {at}, found {}",
+                show(&other)
+            ))),
+            None => Err(err(format!("`{subject}` needs a test, e.g. {subject} = value"))),
+        }
+    }
+}
+
+fn show(t: &Token) -> String {
+    match t {
+        Token::Open => "`(`".into(),
+        Token::Close => "`)`".into(),
+        Token::Comma => "`,`".into(),
+        Token::Op(op) => format!("`{}`", op.as_str()),
+        Token::Word(w) => format!("`{w}`"),
+        Token::Quoted(q) => format!("\"{q}\""),
+    }
+}
+
+/// Parses a filter. Any input gives a tree or an `Invalid` error naming the place.
+pub fn parse(input: &str) -> Result<Expr> {
+    if input.len() > MAX_LEN {
+        return Err(err(format!("is longer than {MAX_LEN} characters")));
+    }
+    let tokens = lex(input)?;
+    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let e = p.or()?;
+    if p.pos < p.tokens.len() {
+        let extra = &p.tokens[p.pos];
+        return Err(err(format!("unexpected {} at {}; join tests with and/or", show(&extra.1), extra.0 + 1)));
+    }
+    Ok(e)
+}
+
+fn quote(v: &str) -> String {
+    let bare = !v.is_empty() && v.chars().all(is_word_char) && !KEYWORDS.iter().any(|k| v.eq_ignore_ascii_case(k));
+    if bare { v.to_string() } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
+}
+
+/// The canonical text of a filter: fully parenthesised, values quoted where needed. It
+/// parses back to the same tree.
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::And(a, b) => write!(f, "({a} and {b})"),
+            Expr::Or(a, b) => write!(f, "({a} or {b})"),
+            Expr::Not(e) => write!(f, "not {e}"),
+            Expr::Compare { subject, op, value } => write!(f, "{subject} {} {}", op.as_str(), quote(value)),
+            Expr::In { subject, values } => {
+                write!(f, "{subject} in (")?;
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&quote(v))?;
+                }
+                f.write_str(")")
+            }
+            Expr::Empty { subject, negated } => {
+                write!(f, "{subject} is {}empty", if *negated { "not " } else { "" })
+            }
+        }
+    }
+}
+
+/// A column of a client a plan tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Name,
+    Email,
+    Phone,
+    Stage,
+    Consent,
+    Company,
+    Sales,
+    Group,
+    Created,
+    FirstContact,
+    LastContact,
+    /// A custom field: its JSON path in `clients.fields` and its kind.
+    Field {
+        path: String,
+        kind: FieldKind,
+    },
+}
+
+/// A typed value to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+/// What is checked of a column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// Equal (text: ignoring case); a missing value is not equal.
+    Eq(Lit),
+    /// Ordered comparison with `<`, `<=`, `>`, `>=`.
+    Cmp(Op, Lit),
+    /// Text containing the value, ignoring case.
+    Contains(String),
+    /// No value.
+    Empty,
+}
+
+/// A filter checked and typed, ready to be turned into SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    And(Box<Plan>, Box<Plan>),
+    Or(Vec<Plan>),
+    Not(Box<Plan>),
+    Test(Column, Check),
+}
+
+impl Expr {
+    /// Checks the tree against the client columns and the field registry, and types its
+    /// values. Relative dates (`-30d`) are read against `now`.
+    pub fn plan(&self, fields: &[FieldDef], now: DateTime<Utc>) -> Result<Plan> {
+        Ok(match self {
+            Expr::And(a, b) => Plan::And(Box::new(a.plan(fields, now)?), Box::new(b.plan(fields, now)?)),
+            Expr::Or(a, b) => Plan::Or(vec![a.plan(fields, now)?, b.plan(fields, now)?]),
+            Expr::Not(e) => Plan::Not(Box::new(e.plan(fields, now)?)),
+            Expr::Empty { subject, negated } => {
+                let col = column(subject, fields)?;
+                if matches!(col, Column::Name | Column::Email | Column::Stage | Column::Consent | Column::Created) {
+                    return Err(err(format!("`{subject}` is never empty")));
+                }
+                let t = Plan::Test(col, Check::Empty);
+                if *negated { Plan::Not(Box::new(t)) } else { t }
+            }
+            Expr::In { subject, values } => {
+                let col = column(subject, fields)?;
+                let tests = values
+                    .iter()
+                    .map(|v| Ok(Plan::Test(col.clone(), check(subject, &col, Op::Eq, v, now)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Plan::Or(tests)
+            }
+            Expr::Compare { subject, op, value } => {
+                let col = column(subject, fields)?;
+                match op {
+                    Op::Ne => Plan::Not(Box::new(Plan::Test(col.clone(), check(subject, &col, Op::Eq, value, now)?))),
+                    op => Plan::Test(col.clone(), check(subject, &col, *op, value, now)?),
+                }
+            }
+        })
+    }
+}
+
+fn column(subject: &str, fields: &[FieldDef]) -> Result<Column> {
+    Ok(match subject {
+        "name" | "full_name" => Column::Name,
+        "email" => Column::Email,
+        "phone" => Column::Phone,
+        "stage" => Column::Stage,
+        "consent" => Column::Consent,
+        "company" => Column::Company,
+        "sales" | "sales_contact" => Column::Sales,
+        "group" => Column::Group,
+        "created" => Column::Created,
+        "first_contact" => Column::FirstContact,
+        "last_contact" => Column::LastContact,
+        s => {
+            let key = s.strip_prefix("field.").unwrap_or(s);
+            match fields.iter().find(|f| f.key == key) {
+                Some(f) => Column::Field { path: format!("$.\"{}\"", f.key), kind: f.kind },
+                None => {
+                    return Err(err(format!(
+                        "`{s}` is neither a client column (name, email, phone, stage, consent, company, sales, \
+                         group, created, first_contact, last_contact) nor a field key (see `rolo client field list`)"
+                    )));
+                }
+            }
+        }
+    })
+}
+
+fn check(subject: &str, col: &Column, op: Op, value: &str, now: DateTime<Utc>) -> Result<Check> {
+    let refuse = || err(format!("`{subject}` cannot be tested with `{}`", op.as_str()));
+    let text = || Lit::Text(value.to_string());
+    match col {
+        Column::Stage | Column::Consent | Column::Sales | Column::Group => {
+            if op != Op::Eq {
+                return Err(refuse());
+            }
+            let v = match col {
+                Column::Stage => value.parse::<Stage>()?.as_str().to_string(),
+                Column::Consent => value.parse::<Consent>()?.as_str().to_string(),
+                _ => value.trim().to_string(),
+            };
+            Ok(Check::Eq(Lit::Text(v)))
+        }
+        Column::Name | Column::Email | Column::Phone | Column::Company => match op {
+            Op::Eq => Ok(Check::Eq(text())),
+            Op::Contains => Ok(Check::Contains(value.to_string())),
+            _ => Err(refuse()),
+        },
+        Column::Created | Column::FirstContact | Column::LastContact => match op {
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                Ok(Check::Cmp(op, Lit::Text(time::format_utc(time::parse_instant(subject, value, now)?))))
+            }
+            _ => Err(err(format!("dates are compared with <, <=, > or >= (e.g. {subject} < -90d)"))),
+        },
+        Column::Field { kind, .. } => {
+            let typed = |v: &str| -> Result<Lit> {
+                Ok(match kind {
+                    FieldKind::Number => match profile::number(subject, v)? {
+                        serde_json::Value::Number(n) if n.is_i64() => Lit::Int(n.as_i64().unwrap_or_default()),
+                        serde_json::Value::Number(n) => Lit::Real(n.as_f64().unwrap_or_default()),
+                        _ => return Err(err(format!("`{v}` is not a number"))),
+                    },
+                    FieldKind::Date => Lit::Text(profile::date(subject, v)?.format("%Y-%m-%d").to_string()),
+                    FieldKind::Bool => Lit::Int(i64::from(profile::boolean(subject, v)?)),
+                    FieldKind::Text | FieldKind::Choice => Lit::Text(v.to_string()),
+                })
+            };
+            match (op, kind) {
+                (Op::Eq, _) => Ok(Check::Eq(typed(value)?)),
+                (Op::Contains, FieldKind::Text | FieldKind::Choice) => Ok(Check::Contains(value.to_string())),
+                (Op::Lt | Op::Le | Op::Gt | Op::Ge, FieldKind::Number | FieldKind::Date) => {
+                    Ok(Check::Cmp(op, typed(value)?))
+                }
+                _ => Err(refuse()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profile::FieldOrigin;
+
+    fn fields() -> Vec<FieldDef> {
+        let f = |key: &str, kind| FieldDef {
+            key: key.into(),
+            label: key.into(),
+            kind,
+            choices: vec!["retail".into(), "hotel".into()],
+            mandatory: false,
+            public: false,
+            origin: FieldOrigin::Community,
+            personal_data: false,
+        };
+        vec![f("sector", FieldKind::Choice), f("budget", FieldKind::Number), f("vip", FieldKind::Bool)]
+    }
+
+    #[test]
+    fn the_documented_examples_parse_and_plan() {
+        let now = Utc::now();
+        for text in [
+            "stage in (lead, qualified) and company = \"Cool Startup LLC\"",
+            "consent = granted and not group = \"Newsletter 2025\" and last_contact < -90d",
+            "sector = retail or (budget >= 10000 and vip = yes) and phone is not empty",
+            "field.budget < '1,5' and budget > 0.5 and email ~ '@startup.io' and created >= 2024-01-01",
+        ] {
+            let e = parse(text).unwrap_or_else(|e| panic!("{text}: {}", e.message()));
+            e.plan(&fields(), now).unwrap_or_else(|e| panic!("{text}: {}", e.message()));
+            assert_eq!(parse(&e.to_string()).expect("must parse"), e, "{text}");
+        }
+    }
+
+    #[test]
+    fn precedence_is_not_then_and_then_or() {
+        let e = parse("a = 1 or b = 2 and not c = 3").expect("must parse");
+        assert_eq!(e.to_string(), "(a = 1 or (b = 2 and not c = 3))");
+    }
+
+    #[test]
+    fn errors_name_the_place_and_the_rule() {
+        let now = Utc::now();
+        let cases = [
+            ("stage = ", "value is missing"),
+            ("stage = lead and", "ends too soon"),
+            ("(stage = lead", "missing `)`"),
+            ("stage = lead stage = won", "unexpected `stage` at 14"),
+            ("name = \"unclosed", "never closed"),
+            ("stage ; lead", "unexpected `;` at 7"),
+            ("stage in lead", "list in parentheses"),
+            ("phone is full", "is not empty"),
+        ];
+        for (text, want) in cases {
+            let e = parse(text).expect_err("must fail");
+            assert!(e.message().contains(want), "{text}: {}", e.message());
+        }
+        let plan_err =
+            |t: &str| parse(t).expect("must parse").plan(&fields(), now).expect_err("must fail").message().to_string();
+        assert!(plan_err("stage = rich").contains("subscriber, lead"));
+        assert!(plan_err("colour = red").contains("neither a client column"));
+        assert!(plan_err("vip > 3").contains("cannot be tested with `>`"));
+        assert!(plan_err("budget = lots").contains("not a number"));
+        assert!(plan_err("created = 2024-01-01").contains("compared with <"));
+        assert!(plan_err("email is empty").contains("never empty"));
+        let deep = format!("{}stage = lead{}", "(".repeat(100), ")".repeat(100));
+        assert!(parse(&deep).expect_err("must fail").message().contains("nested"));
+    }
+}
