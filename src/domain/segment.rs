@@ -590,3 +590,126 @@ mod tests {
         assert!(parse(&deep).expect_err("must fail").message().contains("nested"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::profile::FieldOrigin;
+
+    fn registry() -> Vec<FieldDef> {
+        [
+            ("sector", FieldKind::Choice),
+            ("budget", FieldKind::Number),
+            ("vip", FieldKind::Bool),
+            ("since", FieldKind::Date),
+        ]
+        .into_iter()
+        .map(|(key, kind)| FieldDef {
+            key: key.into(),
+            label: key.into(),
+            kind,
+            choices: vec!["retail".into()],
+            mandatory: false,
+            public: false,
+            origin: FieldOrigin::Community,
+            personal_data: false,
+        })
+        .collect()
+    }
+
+    /// Words of the language in any order: reaches far deeper than random characters.
+    fn token_soup() -> impl Strategy<Value = String> {
+        let word = prop::sample::select(vec![
+            "stage",
+            "company",
+            "budget",
+            "vip",
+            "since",
+            "group",
+            "name",
+            "consent",
+            "last_contact",
+            "and",
+            "or",
+            "not",
+            "in",
+            "is",
+            "empty",
+            "(",
+            ")",
+            ",",
+            "=",
+            "!=",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            "~",
+            "lead",
+            "-30d",
+            "yes",
+            "\"a b\"",
+            "'x''y'",
+            "\"",
+            "\\",
+            "1e309",
+            "-",
+            "2024-02-30",
+            "field.budget",
+            "é",
+        ]);
+        prop::collection::vec(word, 0..24).prop_map(|w| w.join(" "))
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z][a-z0-9_]{0,6}", "\\PC{0,8}", Just(String::new()), Just("and".to_string())]
+    }
+
+    fn subject() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["stage", "name", "budget", "field.sector", "group"]).prop_map(String::from)
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        let op = prop::sample::select(vec![Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Contains]);
+        let leaf = prop_oneof![
+            (subject(), op, value()).prop_map(|(subject, op, value)| Expr::Compare { subject, op, value }),
+            (subject(), prop::collection::vec(value(), 1..4))
+                .prop_map(|(subject, values)| Expr::In { subject, values }),
+            (subject(), any::<bool>()).prop_map(|(subject, negated)| Expr::Empty { subject, negated }),
+        ];
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+                inner.prop_map(|e| Expr::Not(Box::new(e))),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in "\\PC{0,80}") {
+            if let Ok(e) = parse(&text) {
+                let _ = e.plan(&registry(), Utc::now());
+            }
+        }
+
+        #[test]
+        fn any_soup_of_tokens_parses_or_fails_cleanly(text in token_soup()) {
+            match parse(&text) {
+                Ok(e) => {
+                    let _ = e.plan(&registry(), Utc::now());
+                    prop_assert_eq!(parse(&e.to_string()).ok(), Some(e));
+                }
+                Err(e) => prop_assert_eq!(e.field(), Some("filter")),
+            }
+        }
+
+        #[test]
+        fn printed_trees_parse_back_to_themselves(e in expr()) {
+            prop_assert_eq!(parse(&e.to_string()).ok(), Some(e));
+        }
+    }
+}

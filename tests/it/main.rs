@@ -7,6 +7,7 @@ mod harness;
 mod import;
 mod matrix;
 mod misc;
+mod population;
 mod sentry;
 mod sla;
 mod smtp;

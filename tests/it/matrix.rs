@@ -287,3 +287,70 @@ fn every_role_and_ticket_command_pair_is_allowed_or_denied() {
         assert_eq!(w.snapshot(), before, "{line}");
     }
 }
+
+const POPULATION_READERS: &[&str] = &["admin", "management", "sales", "marketing"];
+const POPULATION_MANAGERS: &[&str] = &["admin", "management", "marketing"];
+
+/// Fields, groups, segments and the imports and exports of every entity. The field `sector`,
+/// group `G1` (holding a@) and segment `S1` exist; contract 1 and a@ belong to sales-user.
+const POPULATION_CASES: &[(&str, &[&str])] = &[
+    ("client field list", POPULATION_READERS),
+    ("client field show sector", POPULATION_READERS),
+    ("client field create budget --type number", POPULATION_MANAGERS),
+    ("client field update sector --label Sector", POPULATION_MANAGERS),
+    ("client field delete sector --yes", POPULATION_MANAGERS),
+    ("client update a@crm.test --field sector=retail", &["admin", "management", "sales"]),
+    ("client update b@crm.test --consent granted", &["admin", "management"]),
+    ("client group list", POPULATION_READERS),
+    ("client group show G1", POPULATION_READERS),
+    ("client group create G2", POPULATION_MANAGERS),
+    ("client group add G1 b@crm.test", POPULATION_MANAGERS),
+    ("client group remove G1 a@crm.test", POPULATION_MANAGERS),
+    ("client group delete G1 --yes", POPULATION_MANAGERS),
+    ("client segment list", POPULATION_READERS),
+    ("client segment show S1", POPULATION_READERS),
+    ("client segment show S1 --count", POPULATION_READERS),
+    ("client segment show --filter stage=lead", POPULATION_READERS),
+    ("client segment create S2 --filter group=G1", POPULATION_MANAGERS),
+    ("client segment update S1 --filter stage=won", POPULATION_MANAGERS),
+    ("client segment delete S1 --yes", POPULATION_MANAGERS),
+    ("client segment freeze S1 --into G3", POPULATION_MANAGERS),
+    ("client import {clients} --group G1", POPULATION_MANAGERS),
+    ("client company import {companies}", &["admin", "management", "sales"]),
+    ("client company export", STAFF),
+    ("contract import {contracts} --on-duplicate update", &["admin", "management", "sales"]),
+    ("contract export", STAFF),
+    ("event export", STAFF),
+];
+
+#[test]
+fn every_role_and_population_command_pair_is_allowed_or_denied() {
+    let mut t = World::new();
+    t.init();
+    for role in ROLES.iter().filter(|r| **r != "admin") {
+        t.create_user(&user_of(role), &[role]).ok();
+    }
+    t.create_user("sales2-user", &["sales"]).ok();
+    t.run_as("sales-user", &["client", "create", "--name", "Ann", "--email", "a@crm.test"]).ok();
+    t.run_as("sales2-user", &["client", "create", "--name", "Bob", "--email", "b@crm.test"]).ok();
+    t.run_as(ADMIN, &["contract", "create", "--client", "a@crm.test", "--total", "100", "--signed"]).ok();
+    t.run_as(ADMIN, &["client", "field", "create", "sector", "--type", "choice", "--choices", "retail,hotel"]).ok();
+    t.run_as(ADMIN, &["client", "group", "create", "G1"]).ok();
+    t.run_as(ADMIN, &["client", "group", "add", "G1", "a@crm.test"]).ok();
+    t.run_as(ADMIN, &["client", "segment", "create", "S1", "--filter", "stage = lead"]).ok();
+    for role in ROLES {
+        t.token(&user_of(role));
+    }
+    let write = |name: &str, text: &str| {
+        let p = t.home().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.display().to_string()
+    };
+    let clients = write("clients.csv", "name,email\nNew One,new1@crm.test\n");
+    let companies = write("companies.csv", "name,industry\nImpCo,Events\n");
+    let contracts = write("contracts.csv", "id,client,total,due\n1,a@crm.test,100,40\n");
+    let vars =
+        [("{clients}", clients.as_str()), ("{companies}", companies.as_str()), ("{contracts}", contracts.as_str())];
+    let failures = run_matrix(&t, POPULATION_CASES, &vars);
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

@@ -134,7 +134,7 @@ pub fn import_clients(
         if report.must_roll_back() {
             return Err(roll_back());
         }
-        if let Some(g) = group {
+        if let Some(g) = group.filter(|_| report.grouped > 0) {
             db::population::touch_group(tx, g, &stamp)?;
         }
         grant.audit(

@@ -495,3 +495,59 @@ fn open(mut input: Box<dyn Read>, report: &mut Report) -> Result<Opened> {
         None => Opened::JsonLines(stream),
     })
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read_all(bytes: Vec<u8>) -> Result<u64> {
+        let columns = Columns::new(&["name", "email", "phone"], &[("full_name", "name")], &["name", "email"]);
+        let mut report = Report::default();
+        let mapping = HashMap::from([("Nom".to_string(), "name".to_string())]);
+        let mut n = 0;
+        for (_, row) in rows(Box::new(Cursor::new(bytes)), &columns, &mapping, &mut report)? {
+            if let Ok(mut r) = row {
+                let _ = (r.take("name"), r.take("email"), r.rest(3).count());
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Bytes that look like the start of each format, then anything.
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        let head = prop::sample::select(vec![
+            &b""[..],
+            b"name,email\n",
+            b"Nom;email;phone\r\n",
+            b"\xef\xbb\xbfname\temail\n",
+            b"{\"name\": ",
+            b"PK\x03\x04",
+            b"\xff\xfe",
+            b"name,email\n\"",
+        ]);
+        (head, prop::collection::vec(any::<u8>(), 0..400)).prop_map(|(h, tail)| [h, &tail[..]].concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_read_as_rows_or_fail_cleanly(bytes in input()) {
+            match read_all(bytes) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(matches!(e.kind(), ErrorKind::Invalid), "{}", e.message()),
+            }
+        }
+
+        #[test]
+        fn csv_text_with_quotes_and_separators_reads_every_line(cells in prop::collection::vec("[^\\x00]{0,12}", 2..40)) {
+            let mut text = String::from("name,email\n");
+            for pair in cells.chunks(2) {
+                let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                text.push_str(&format!("{},{}\n", q(&pair[0]), q(pair.get(1).map_or("", String::as_str))));
+            }
+            prop_assert_eq!(read_all(text.into_bytes()).ok(), Some(cells.len().div_ceil(2) as u64));
+        }
+    }
+}

@@ -14,17 +14,30 @@ use crate::service::authz::Session;
 use crate::service::{company, contract, event, refs};
 use crate::{Error, Result};
 
-/// Runs the rows of a file through `apply` in one transaction (needs `import:run`).
+/// Runs the rows of a file through `apply` in one transaction. Needs `import:run` and at
+/// least one of the entity's `writes` (marketing, say, imports clients only); each row then
+/// meets the rules of the operation it runs.
+#[allow(clippy::too_many_arguments)]
 fn run(
     session: &Session,
     input: Box<dyn Read>,
     columns: &Columns,
     opts: &Options,
     entity: &str,
+    writes: &[Permission],
     mut progress: impl FnMut(u64),
     mut apply: impl FnMut(&mut Record) -> Result<Applied>,
 ) -> Result<Report> {
     let grant = session.require(Permission::ImportRun)?;
+    if !writes.iter().any(|p| session.can(*p)) {
+        let names: Vec<&str> = writes.iter().map(|p| p.as_str()).collect();
+        return Err(session.deny(
+            writes[0],
+            entity,
+            None,
+            &format!("importing {entity} records needs one of: {}", names.join(", ")),
+        ));
+    }
     if opts.group.is_some() {
         return Err(Error::usage("--group applies to client imports only"));
     }
@@ -83,7 +96,8 @@ pub fn import_companies(
     progress: impl FnMut(u64),
 ) -> Result<Report> {
     let columns = Columns::new(COMPANY_COLUMNS, &[("company", "name")], &["name"]);
-    run(session, input, &columns, opts, "company", progress, |row| {
+    let writes = [Permission::CompanyCreate, Permission::CompanyUpdateAny, Permission::CompanyUpdateOwn];
+    run(session, input, &columns, opts, "company", &writes, progress, |row| {
         let input = company::CompanyInput {
             name: row.take("name"),
             logo: row.take("logo"),
@@ -157,7 +171,8 @@ pub fn import_contracts(
 ) -> Result<Report> {
     let aliases = &[("contract_id", "id"), ("client_email", "client"), ("amount", "total"), ("total_amount", "total")];
     let columns = Columns::new(CONTRACT_COLUMNS, aliases, &["client", "total"]);
-    run(session, input, &columns, opts, "contract", progress, |row| {
+    let writes = [Permission::ContractCreate, Permission::ContractUpdateAny, Permission::ContractUpdateOwn];
+    run(session, input, &columns, opts, "contract", &writes, progress, |row| {
         let id = id_in(row, "id")?;
         let client = row.take("client").ok_or_else(|| Error::invalid("client", "is empty"))?;
         let total = row.take("total").ok_or_else(|| Error::invalid("total", "is empty"))?;
@@ -253,7 +268,8 @@ pub fn import_events(
         ("support_contact", "support"),
     ];
     let columns = Columns::new(EVENT_COLUMNS, aliases, &["contract", "name", "start", "end"]);
-    run(session, input, &columns, opts, "event", progress, |row| {
+    let writes = [Permission::EventCreateOwn, Permission::EventUpdateAny, Permission::EventUpdateOwn];
+    run(session, input, &columns, opts, "event", &writes, progress, |row| {
         let id = id_in(row, "id")?;
         let contract_key = row.take("contract").ok_or_else(|| Error::invalid("contract", "is empty"))?;
         let support = row.take("support");
