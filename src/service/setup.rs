@@ -136,11 +136,98 @@ pub fn demo(db: &Db) -> Result<Vec<DemoAccount>> {
             db::role::grant(tx, id, role.id, admin_id, &now)?;
         }
         demo_crm(tx, &now)?;
+        demo_population(tx, &now)?;
         tx.set_meta("initialised_at", &now)?;
         tx.set_meta("demo", "1")?;
         audit_as(tx, None, "init.demo", "database", None, Outcome::Ok, Some("demo database created"), None, None)?;
         Ok(demo_accounts())
     })
+}
+
+/// Population management in the demo: two custom fields with values, consent, a group of
+/// each kind and a saved segment.
+fn demo_population(tx: &db::Tx, now: &str) -> Result<()> {
+    use crate::domain::profile::{FieldDef, FieldKind, FieldOrigin, GroupKind};
+    let mark =
+        db::user::find_by_username(tx, "mark")?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))?;
+    let field = |key: &str, label: &str, kind, choices: &[&str], origin, personal_data| FieldDef {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        choices: choices.iter().map(|c| c.to_string()).collect(),
+        mandatory: false,
+        public: false,
+        origin,
+        personal_data,
+    };
+    let sectors = ["Événementiel", "Hôtellerie", "Secteur public", "Tech"];
+    db::population::insert_field(
+        tx,
+        &field("sector", "Secteur", FieldKind::Choice, &sectors, FieldOrigin::System, false),
+        mark,
+        now,
+    )?;
+    db::population::insert_field(
+        tx,
+        &field("budget", "Budget annuel (€)", FieldKind::Number, &[], FieldOrigin::Community, false),
+        mark,
+        now,
+    )?;
+    let values: &[(&str, &str, Option<i64>, &str)] = &[
+        ("kevin@startup.io", "Tech", Some(20_000), "granted"),
+        ("jacky@loubouzin.grd", "Événementiel", Some(8_000), "granted"),
+        ("agathe.mercier@mufflins.fr", "Secteur public", Some(15_000), "granted"),
+        ("leon.dupre@acme-evenements.be", "Hôtellerie", None, "granted"),
+        ("marc.petit@example.fr", "Tech", None, "withdrawn"),
+    ];
+    for (email, sector, budget, consent) in values {
+        let id = db::client::id_by_email(tx, email)?.ok_or_else(|| Error::internal("demo client missing"))?;
+        let mut f = db::client::fields_of(tx, id)?;
+        f.profile.insert("sector".into(), (*sector).into());
+        if let Some(b) = budget {
+            f.profile.insert("budget".into(), (*b).into());
+        }
+        f.consent = (*consent).into();
+        db::client::update(tx, id, &f, now)?;
+    }
+    let customers = db::population::insert_group(
+        tx,
+        "Clients 2023",
+        GroupKind::Custom.as_str(),
+        "signed in 2023",
+        None,
+        mark,
+        now,
+    )?;
+    let salon = db::population::insert_group(
+        tx,
+        "Salon Event Pro 2023",
+        GroupKind::Imported.as_str(),
+        "badge scans of the trade show",
+        None,
+        mark,
+        now,
+    )?;
+    for (group, email) in [
+        (customers, "kevin@startup.io"),
+        (customers, "jacky@loubouzin.grd"),
+        (customers, "john.ouick@gmail.com"),
+        (salon, "leon.dupre@acme-evenements.be"),
+        (salon, "marc.petit@example.fr"),
+        (salon, "zoe.obrien@example.ie"),
+    ] {
+        let id = db::client::id_by_email(tx, email)?.ok_or_else(|| Error::internal("demo client missing"))?;
+        db::population::add_member(tx, group, id, mark, now)?;
+    }
+    db::population::insert_segment(
+        tx,
+        "Warm leads",
+        "stage in (lead, qualified, opportunity) and consent = granted",
+        "leads who agreed to hear from us",
+        mark,
+        now,
+    )?;
+    Ok(())
 }
 
 /// The CRM part of the demo: the two events of seed 002 exactly (ids, contracts, clients,

@@ -141,7 +141,9 @@ fn an_export_re_imports_as_is() {
     let mut demo = World::demo();
     let exported = demo.run_as("admin", &["client", "export"]).ok().stdout;
     assert!(
-        exported.starts_with("name,email,phone,company,stage,first_contact,last_contact,sales_contact,consent\n"),
+        exported.starts_with(
+            "name,email,phone,company,stage,first_contact,last_contact,sales_contact,consent,budget,sector\n"
+        ),
         "{exported}"
     );
     // Into the same database: every row is unchanged.
@@ -154,6 +156,9 @@ fn an_export_re_imports_as_is() {
     fresh.init();
     fresh.create_user("bill", &["sales"]).ok();
     fresh.create_user("sam", &["sales"]).ok();
+    let sectors = "Événementiel,Hôtellerie,Secteur public,Tech";
+    fresh.run_as(ADMIN, &["client", "field", "create", "sector", "--type", "choice", "--choices", sectors]).ok();
+    fresh.run_as(ADMIN, &["client", "field", "create", "budget", "--type", "number"]).ok();
     let path = file(&fresh, "export.csv", exported.as_bytes());
     fresh.run_as(ADMIN, &["client", "import", &path]).ok();
     let again = fresh.run_as(ADMIN, &["client", "export"]).ok().stdout;

@@ -17,9 +17,16 @@ fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
 }
 
-/// The demo with a choice, a number, a date and a yes/no field, everyone logged in.
+/// The demo with its own population cleared, then a choice, a number, a date and a yes/no
+/// field; everyone logged in.
 fn with_fields() -> World {
     let mut w = World::demo();
+    w.sql()
+        .execute_batch(
+            "UPDATE clients SET fields = '{}', consent = 'unknown'; DELETE FROM client_fields;
+             DELETE FROM client_group_members; DELETE FROM client_groups; DELETE FROM client_segments;",
+        )
+        .expect("clear the demo population");
     for u in ["admin", "bill", "sam", "kate", "mark"] {
         w.token(u);
     }
@@ -211,6 +218,12 @@ fn segments_select_count_and_freeze_with_bound_values_only() {
 fn merge_moves_group_memberships_and_client_accounts_keep_their_tickets() {
     let mut w = World::demo();
     w.token("admin");
+    // The demo's own population: a saved segment over consent and stage, and its groups.
+    let warm = w.run_as("admin", &["client", "segment", "show", "Warm leads", "--json"]).ok().json();
+    let names: Vec<&str> =
+        warm["clients"].as_array().expect("clients").iter().filter_map(|c| c["full_name"].as_str()).collect();
+    assert_eq!(names, ["Agathe Mercier", "Léon Dupré"]);
+    w.run_as("admin", &["client", "group", "delete", "Clients 2023", "--yes"]).ok();
     w.run_as("admin", &["client", "group", "create", "Newsletter"]).ok();
     w.run_as("admin", &["client", "group", "create", "Both"]).ok();
     w.run_as("admin", &["client", "group", "add", "Newsletter", "john.ouick@gmail.com"]).ok();
