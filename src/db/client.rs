@@ -352,8 +352,11 @@ pub fn move_records(tx: &Tx, from: i64, to: i64) -> Result<(usize, usize)> {
 
 /// The clients a segment plan selects, by name, up to `limit`.
 pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Option<u32>) -> Result<Vec<Client>> {
-    let mut q = Query::new(concat!(select!(), " WHERE "));
+    // The page is chosen over bare rows first, and sorted (`+` keeps the planner from walking
+    // the name index, which visits every client in random order when few match).
+    let mut q = Query::new(concat!(select!(), " WHERE c.id IN (SELECT c.id FROM clients c WHERE "));
     super::population::push_plan(&mut q, plan);
+    q.bind(" ORDER BY +c.full_name, c.id LIMIT ?)", limit.map_or(-1, i64::from));
     q.push(" ORDER BY c.full_name, c.id");
     q.bind(" LIMIT ?", limit.map_or(-1, i64::from));
     let mut stmt = r.conn().prepare(q.sql())?;

@@ -374,7 +374,8 @@ fn cmp_fragment(op: Op) -> &'static str {
     }
 }
 
-/// Each test is true or false, never NULL, so that `NOT` means "everyone else".
+/// Each test is true or false, never NULL, so that `NOT` means "everyone else" (`x IS NOT
+/// NULL AND …` rather than `coalesce(…)`, which would hide the column from its index).
 fn push_test(q: &mut Query, col: &Column, check: &Check) {
     let plain = match col {
         Column::Name => Some("c.full_name"),
@@ -388,12 +389,27 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
         _ => None,
     };
     match (col, check) {
+        // Stored canonical and never NULL: plain comparisons, which the indexes serve.
+        (Column::Stage, Check::Eq(v)) => bind_lit(q, "(c.stage = ?)", v),
+        (Column::Consent, Check::Eq(v)) => bind_lit(q, "(c.consent = ?)", v),
+        (Column::Created | Column::FirstContact, Check::Cmp(op, v)) => {
+            q.push("(");
+            q.push(if *col == Column::Created { "c.created_at" } else { "c.first_contact_at" });
+            bind_lit(q, cmp_fragment(*op), v);
+            q.push(")");
+        }
+        (Column::LastContact, Check::Cmp(op, v)) => {
+            q.push("(c.last_contact_at IS NOT NULL AND c.last_contact_at");
+            bind_lit(q, cmp_fragment(*op), v);
+            q.push(")");
+        }
         (Column::Company, Check::Eq(v)) => {
-            bind_lit(q, "coalesce(c.company_id IN (SELECT id FROM companies WHERE name = ?), 0)", v)
+            bind_lit(q, "(c.company_id IS NOT NULL AND c.company_id IN (SELECT id FROM companies WHERE name = ?))", v)
         }
         (Column::Company, Check::Contains(v)) => {
             q.bind(
-                "coalesce(c.company_id IN (SELECT id FROM companies WHERE instr(lower(name), lower(?)) > 0), 0)",
+                "(c.company_id IS NOT NULL AND c.company_id IN
+                    (SELECT id FROM companies WHERE instr(lower(name), lower(?)) > 0))",
                 v.clone(),
             );
         }
@@ -402,7 +418,8 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
         }
         (Column::Sales, Check::Eq(v)) => bind_lit(
             q,
-            "coalesce(c.sales_contact_id IN (SELECT id FROM users WHERE username = ? COLLATE NOCASE), 0)",
+            "(c.sales_contact_id IS NOT NULL AND c.sales_contact_id IN
+                (SELECT id FROM users WHERE username = ? COLLATE NOCASE))",
             v,
         ),
         (Column::Sales, _) => {
