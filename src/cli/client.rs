@@ -40,7 +40,7 @@ const INTERACTION_COLUMNS: &[&str] = &["id", "at", "type", "client_name", "autho
 pub enum ClientCommand {
     /// List clients, by name (JSON keys: id, full_name, email, phone, company_id, company,
     /// sales_contact_id, sales_contact, sales_contact_name, stage, customer, first_contact_at,
-    /// last_contact_at, created_at, updated_at)
+    /// last_contact_at, created_at, updated_at, consent, fields)
     List {
         /// Only my clients (I am their sales contact)
         #[arg(long)]

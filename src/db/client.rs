@@ -118,15 +118,8 @@ pub fn id_by_email(r: &impl Read, email: &str) -> Result<Option<i64>> {
 }
 
 /// Every client in id order, one at a time (exports stream; memory does not grow).
-pub fn for_each(r: &impl Read, mut f: impl FnMut(&Client) -> Result<()>) -> Result<usize> {
-    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY c.id"))?;
-    let mut rows = stmt.query([])?;
-    let mut n = 0;
-    while let Some(row) = rows.next()? {
-        f(&from_row(row)?)?;
-        n += 1;
-    }
-    Ok(n)
+pub fn for_each(r: &impl Read, f: impl FnMut(&Client) -> Result<()>) -> Result<usize> {
+    super::stream(r, concat!(select!(), " ORDER BY c.id"), from_row, f)
 }
 
 pub fn fields_of(r: &impl Read, id: i64) -> Result<Fields> {

@@ -145,13 +145,6 @@ pub fn event_count(r: &impl Read, id: i64) -> Result<i64> {
 }
 
 /// Every contract in id order, one at a time (exports stream; memory does not grow).
-pub fn for_each(r: &impl Read, mut f: impl FnMut(&Contract) -> Result<()>) -> Result<usize> {
-    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY k.id"))?;
-    let mut rows = stmt.query([])?;
-    let mut n = 0;
-    while let Some(row) = rows.next()? {
-        f(&from_row(row)?)?;
-        n += 1;
-    }
-    Ok(n)
+pub fn for_each(r: &impl Read, f: impl FnMut(&Contract) -> Result<()>) -> Result<usize> {
+    super::stream(r, concat!(select!(), " ORDER BY k.id"), from_row, f)
 }

@@ -154,15 +154,8 @@ pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
 }
 
 /// Every event in id order, one at a time (exports stream; memory does not grow).
-pub fn for_each(r: &impl Read, mut f: impl FnMut(&Event) -> Result<()>) -> Result<usize> {
-    let mut stmt = r.conn().prepare(concat!(select!(), " ORDER BY e.id"))?;
-    let mut rows = stmt.query([])?;
-    let mut n = 0;
-    while let Some(row) = rows.next()? {
-        f(&from_row(row)?)?;
-        n += 1;
-    }
-    Ok(n)
+pub fn for_each(r: &impl Read, f: impl FnMut(&Event) -> Result<()>) -> Result<usize> {
+    super::stream(r, concat!(select!(), " ORDER BY e.id"), from_row, f)
 }
 
 /// An event of a contract by its name and start (how a spreadsheet without ids names one).

@@ -176,6 +176,24 @@ impl Tx<'_> {
     }
 }
 
+/// Runs a query and hands each mapped row to `f`, one at a time (exports stream; memory does
+/// not grow). Returns how many rows there were.
+pub(crate) fn stream<T>(
+    r: &impl Read,
+    sql: &str,
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    mut f: impl FnMut(&T) -> Result<()>,
+) -> Result<usize> {
+    let mut stmt = r.conn().prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(&map(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Maps a UNIQUE violation to a conflict that names what clashed; other errors pass through.
 pub(crate) fn unique_violation(e: rusqlite::Error, what: impl FnOnce() -> String) -> Error {
     if let rusqlite::Error::SqliteFailure(f, _) = &e

@@ -283,10 +283,10 @@ fn json_rows(
     mapping: &HashMap<String, String>,
 ) -> Box<dyn Iterator<Item = Row>> {
     let names = columns.names.clone();
-    let index: HashMap<String, Option<usize>> = HashMap::new();
+    // The column of each JSON key, looked up once per distinct key.
+    let mut index: HashMap<String, Option<usize>> = HashMap::new();
     let lookup = Columns { names: names.clone(), aliases: columns.aliases, required: columns.required };
     let mapping = mapping.clone();
-    let mut index = index;
     Box::new(stream.lines().enumerate().filter_map(move |(i, line)| {
         let n = i as u64 + 1;
         let line = match line {
