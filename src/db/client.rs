@@ -351,7 +351,6 @@ pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Op
     super::population::push_plan(&mut q, plan);
     q.bind(" ORDER BY +c.full_name, c.id LIMIT ?)", limit.map_or(-1, i64::from));
     q.push(" ORDER BY c.full_name, c.id");
-    q.bind(" LIMIT ?", limit.map_or(-1, i64::from));
     let mut stmt = r.conn().prepare(q.sql())?;
     let rows = stmt.query_map(q.params().as_slice(), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

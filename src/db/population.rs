@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
-use crate::domain::profile::FieldDef;
+use crate::domain::profile::{FieldDef, field_path};
 use crate::domain::segment::{Check, Column, Lit, Op, Plan};
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,8 +55,7 @@ fn field_row(r: &Row<'_>) -> rusqlite::Result<FieldRow> {
     })
 }
 
-/// The registry, by key; `filled` counts are left at 0 when `counts` is false (cheap path
-/// for validation).
+/// The registry, by key, without the `filled` counts (what validation needs).
 pub fn fields(r: &impl Read) -> Result<Vec<FieldDef>> {
     let mut stmt = r.conn().prepare_cached(
         "SELECT id, key, label, kind, choices, mandatory, public, origin, personal_data, 0, created_at, updated_at
@@ -124,11 +123,6 @@ pub fn update_field(tx: &Tx, def: &FieldDef, now: &str) -> Result<()> {
     Ok(())
 }
 
-/// The JSON path of a field's value in `clients.fields`.
-pub fn field_path(key: &str) -> String {
-    format!("$.\"{key}\"")
-}
-
 /// Every distinct stored value of a field.
 pub fn field_values(r: &impl Read, key: &str) -> Result<Vec<serde_json::Value>> {
     let mut stmt = r.conn().prepare(
@@ -194,13 +188,11 @@ pub fn groups(r: &impl Read) -> Result<Vec<Group>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A group by id or exact name (case ignored).
-pub fn group(r: &impl Read, key: &str) -> Result<Option<Group>> {
-    let key = key.trim();
-    let by_id = key.strip_prefix('#').unwrap_or(key).parse::<i64>().ok();
+/// A group by exact name (case ignored), or else by `id`.
+pub fn group(r: &impl Read, name: &str, id: Option<i64>) -> Result<Option<Group>> {
     Ok(r.conn()
         .prepare(concat!(group_select!(), " WHERE g.name = ?1 OR g.id = ?2 ORDER BY g.name = ?1 DESC LIMIT 1"))?
-        .query_row(params![key, by_id], group_row)
+        .query_row(params![name.trim(), id], group_row)
         .optional()?)
 }
 
@@ -295,12 +287,11 @@ pub fn segments(r: &impl Read) -> Result<Vec<Segment>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn segment(r: &impl Read, key: &str) -> Result<Option<Segment>> {
-    let key = key.trim();
-    let by_id = key.strip_prefix('#').unwrap_or(key).parse::<i64>().ok();
+/// A segment by exact name (case ignored), or else by `id`.
+pub fn segment(r: &impl Read, name: &str, id: Option<i64>) -> Result<Option<Segment>> {
     Ok(r.conn()
         .prepare(concat!(segment_select!(), " WHERE s.name = ?1 OR s.id = ?2 ORDER BY s.name = ?1 DESC LIMIT 1"))?
-        .query_row(params![key, by_id], segment_row)
+        .query_row(params![name.trim(), id], segment_row)
         .optional()?)
 }
 

@@ -91,6 +91,11 @@ pub fn field_key(value: &str) -> Result<String> {
     Ok(k.to_string())
 }
 
+/// Where a field's value lives in a client's `fields` object (a JSON path, bound as a value).
+pub fn field_path(key: &str) -> String {
+    format!("$.\"{key}\"")
+}
+
 /// One entry of the field registry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldDef {

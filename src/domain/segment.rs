@@ -247,8 +247,8 @@ impl Parser {
 
     fn where_back(&self) -> String {
         match self.tokens.get(self.pos.saturating_sub(1)) {
-            Some((at, _)) if self.pos <= self.tokens.len() => format!("at {}", at + 1),
-            _ => "at the end".into(),
+            Some((at, _)) => format!("at {}", at + 1),
+            None => "at the end".into(),
         }
     }
 
@@ -458,7 +458,7 @@ fn column(subject: &str, fields: &[FieldDef]) -> Result<Column> {
         s => {
             let key = s.strip_prefix("field.").unwrap_or(s);
             match fields.iter().find(|f| f.key == key) {
-                Some(f) => Column::Field { path: format!("$.\"{}\"", f.key), kind: f.kind },
+                Some(f) => Column::Field { path: profile::field_path(&f.key), kind: f.kind },
                 None => {
                     return Err(err(format!(
                         "`{s}` is neither a client column (name, email, phone, stage, consent, company, sales, \

@@ -4,6 +4,7 @@
 use chrono::Utc;
 
 use super::authz::Session;
+use super::refs;
 use crate::db;
 use crate::domain::profile::{self, FieldDef, FieldKind, FieldOrigin};
 use crate::domain::{Permission, time, validate};
@@ -18,11 +19,7 @@ pub fn list(session: &Session) -> Result<Vec<FieldRow>> {
 
 pub fn show(session: &Session, key: &str) -> Result<FieldRow> {
     session.require(Permission::FieldRead)?;
-    find(session, key)
-}
-
-fn find(session: &Session, key: &str) -> Result<FieldRow> {
-    db::population::field(session.db(), key)?.ok_or_else(|| Error::not_found("field", key.trim()))
+    refs::field(session.db(), key)
 }
 
 /// What a person may set on a field; `None` leaves it alone.
@@ -108,7 +105,7 @@ pub fn create(session: &Session, key: &str, input: &FieldInput) -> Result<FieldR
 /// value; the error says how many clients hold one that does not.
 pub fn update(session: &Session, key: &str, input: &FieldInput) -> Result<FieldRow> {
     let grant = session.require(Permission::FieldManage)?;
-    let before = find(session, key)?;
+    let before = refs::field(session.db(), key)?;
     if before.def.origin == FieldOrigin::System
         && input.kind.as_deref().is_some_and(|k| k.trim() != before.def.kind.as_str())
     {
@@ -142,7 +139,7 @@ pub fn update(session: &Session, key: &str, input: &FieldInput) -> Result<FieldR
 /// Deletes a community field and every client's value of it; system fields stay.
 pub fn delete(session: &Session, key: &str) -> Result<(FieldRow, usize)> {
     let grant = session.require(Permission::FieldManage)?;
-    let before = find(session, key)?;
+    let before = refs::field(session.db(), key)?;
     if before.def.origin == FieldOrigin::System {
         return Err(Error::conflict(format!("`{}` is a system field and cannot be deleted", before.def.key)));
     }

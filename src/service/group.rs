@@ -20,10 +20,6 @@ pub fn list(session: &Session) -> Result<Vec<Group>> {
     db::population::groups(session.db())
 }
 
-fn find(session: &Session, key: &str) -> Result<Group> {
-    db::population::group(session.db(), key)?.ok_or_else(|| Error::not_found("group", key.trim()))
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupDetail {
     #[serde(flatten)]
@@ -35,7 +31,7 @@ pub struct GroupDetail {
 pub fn show(session: &Session, key: &str, limit: Option<u32>) -> Result<GroupDetail> {
     session.require(Permission::GroupRead)?;
     session.require(Permission::ClientRead)?;
-    let group = find(session, key)?;
+    let group = refs::group(session.db(), key)?;
     let members = Plan::Test(Column::Group, Check::Eq(Lit::Text(group.name.clone())));
     let clients = db::client::select_plan(session.db(), &members, limit)?;
     Ok(GroupDetail { group, clients })
@@ -51,7 +47,7 @@ pub fn create(session: &Session, name: &str, kind: Option<&str>, description: Op
     let actor = session.actor().id;
     grant.write(|tx| {
         let id = db::population::insert_group(tx, &name, kind.as_str(), &description, None, actor, &now)?;
-        let g = db::population::group(tx, &id.to_string())?.ok_or_else(|| Error::internal("group vanished"))?;
+        let g = db::population::group(tx, "", Some(id))?.ok_or_else(|| Error::internal("group vanished"))?;
         grant.audit(tx, "group.create", "group", Some(id), None, Some(&g))?;
         Ok(g)
     })
@@ -69,7 +65,7 @@ pub struct Membership {
 pub fn set_members(session: &Session, key: &str, clients: &[String], add: bool) -> Result<Membership> {
     let grant = session.require(Permission::GroupManage)?;
     session.require(Permission::ClientRead)?;
-    let group = find(session, key)?;
+    let group = refs::group(session.db(), key)?;
     if clients.is_empty() {
         return Err(Error::usage("name at least one client (id or e-mail)"));
     }
@@ -104,7 +100,7 @@ pub fn set_members(session: &Session, key: &str, clients: &[String], add: bool) 
 /// Deletes a group (its members stay clients). System groups are kept.
 pub fn delete(session: &Session, key: &str) -> Result<Group> {
     let grant = session.require(Permission::GroupManage)?;
-    let group = find(session, key)?;
+    let group = refs::group(session.db(), key)?;
     if group.kind == GroupKind::System.as_str() {
         return Err(Error::conflict(format!("`{}` is a system group and cannot be deleted", group.name)));
     }
@@ -118,10 +114,6 @@ pub fn delete(session: &Session, key: &str) -> Result<Group> {
 pub fn list_segments(session: &Session) -> Result<Vec<Segment>> {
     session.require(Permission::SegmentRead)?;
     db::population::segments(session.db())
-}
-
-fn find_segment(session: &Session, key: &str) -> Result<Segment> {
-    db::population::segment(session.db(), key)?.ok_or_else(|| Error::not_found("segment", key.trim()))
 }
 
 /// Parses and checks a filter against today's registry, groups included.
@@ -138,7 +130,8 @@ fn check_groups(session: &Session, plan: &Plan) -> Result<()> {
         Plan::And(a, b) => check_groups(session, a).and_then(|_| check_groups(session, b)),
         Plan::Or(items) => items.iter().try_for_each(|p| check_groups(session, p)),
         Plan::Not(p) => check_groups(session, p),
-        Plan::Test(Column::Group, Check::Eq(Lit::Text(name))) => match db::population::group(session.db(), name)? {
+        Plan::Test(Column::Group, Check::Eq(Lit::Text(name))) => match db::population::group(session.db(), name, None)?
+        {
             Some(_) => Ok(()),
             None => Err(Error::invalid("filter", format!("there is no group `{name}`"))),
         },
@@ -156,7 +149,7 @@ pub fn create_segment(session: &Session, name: &str, filter: &str, description: 
     let actor = session.actor().id;
     grant.write(|tx| {
         let id = db::population::insert_segment(tx, &name, filter, &description, actor, &now)?;
-        let s = db::population::segment(tx, &id.to_string())?.ok_or_else(|| Error::internal("segment vanished"))?;
+        let s = db::population::segment(tx, "", Some(id))?.ok_or_else(|| Error::internal("segment vanished"))?;
         grant.audit(tx, "segment.create", "segment", Some(id), None, Some(&s))?;
         Ok(s)
     })
@@ -169,7 +162,7 @@ pub fn update_segment(
     description: Option<&str>,
 ) -> Result<Segment> {
     let grant = session.require(Permission::SegmentManage)?;
-    let before = find_segment(session, key)?;
+    let before = refs::segment(session.db(), key)?;
     let filter = filter.map(str::trim).unwrap_or(&before.filter).to_string();
     plan(session, &filter)?;
     let description = validate::notes("description", description.unwrap_or(&before.description), 2000)?;
@@ -177,7 +170,7 @@ pub fn update_segment(
     grant.write(|tx| {
         db::population::update_segment(tx, before.id, &filter, &description, &now)?;
         let after =
-            db::population::segment(tx, &before.id.to_string())?.ok_or_else(|| Error::internal("segment vanished"))?;
+            db::population::segment(tx, "", Some(before.id))?.ok_or_else(|| Error::internal("segment vanished"))?;
         grant.audit(tx, "segment.update", "segment", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
     })
@@ -185,7 +178,7 @@ pub fn update_segment(
 
 pub fn delete_segment(session: &Session, key: &str) -> Result<Segment> {
     let grant = session.require(Permission::SegmentManage)?;
-    let before = find_segment(session, key)?;
+    let before = refs::segment(session.db(), key)?;
     grant.write(|tx| {
         db::population::delete_segment(tx, before.id)?;
         grant.audit(tx, "segment.delete", "segment", Some(before.id), Some(&before), None)?;
@@ -216,7 +209,7 @@ pub fn run(
     session.require(Permission::ClientRead)?;
     let (name, filter) = match (key, filter) {
         (Some(k), None) => {
-            let s = find_segment(session, k)?;
+            let s = refs::segment(session.db(), k)?;
             (Some(s.name), s.filter)
         }
         (None, Some(f)) => (None, f.trim().to_string()),
@@ -233,7 +226,7 @@ pub fn run(
 pub fn freeze(session: &Session, key: &str, into: &str) -> Result<Group> {
     session.require(Permission::SegmentRead)?;
     let grant = session.require(Permission::GroupManage)?;
-    let s = find_segment(session, key)?;
+    let s = refs::segment(session.db(), key)?;
     let plan = plan(session, &s.filter)?;
     let name = validate::text("group", into, 200)?;
     let now = time::format_utc(Utc::now());
@@ -250,7 +243,7 @@ pub fn freeze(session: &Session, key: &str, into: &str) -> Result<Group> {
             &now,
         )?;
         let added = db::client::add_plan_to_group(tx, &plan, id, actor, &now)?;
-        let g = db::population::group(tx, &id.to_string())?.ok_or_else(|| Error::internal("group vanished"))?;
+        let g = db::population::group(tx, "", Some(id))?.ok_or_else(|| Error::internal("group vanished"))?;
         grant.audit(
             tx,
             "segment.freeze",

@@ -40,6 +40,21 @@ pub fn event(r: &impl Read, key: &str) -> Result<db::event::Event> {
     db::event::get(r, id("event", key)?)?.ok_or_else(|| Error::not_found("event", key.trim()))
 }
 
+/// A group by exact name, or by id when no group has that name.
+pub fn group(r: &impl Read, key: &str) -> Result<db::population::Group> {
+    db::population::group(r, key, as_id(key))?.ok_or_else(|| Error::not_found("group", key.trim()))
+}
+
+/// A saved segment by exact name, or by id when no segment has that name.
+pub fn segment(r: &impl Read, key: &str) -> Result<db::population::Segment> {
+    db::population::segment(r, key, as_id(key))?.ok_or_else(|| Error::not_found("segment", key.trim()))
+}
+
+/// A custom field by key.
+pub fn field(r: &impl Read, key: &str) -> Result<db::population::FieldRow> {
+    db::population::field(r, key)?.ok_or_else(|| Error::not_found("field", key.trim()))
+}
+
 /// An active collaborator named in a field; `role`, when given, must be one of theirs.
 pub fn staff(r: &impl Read, field: &str, username: &str, role: Option<&str>) -> Result<db::user::User> {
     let user = db::user::find_by_username(r, username)?

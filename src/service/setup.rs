@@ -282,16 +282,11 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
         db::client::insert(
             tx,
             &db::client::Fields {
-                full_name: name.into(),
-                email: email.into(),
                 phone,
                 phone_digits: digits,
                 company_id: company,
-                sales_contact_id: Some(sales),
-                first_contact_at: at(first)?,
                 last_contact_at: last.map(at).transpose()?,
-                consent: "unknown".into(),
-                profile: Default::default(),
+                ..db::client::Fields::new(name.into(), email.into(), Some(sales), at(first)?)
             },
             stage,
             sales,

@@ -72,7 +72,7 @@ pub fn import_clients(
     let ctx = RowContext { session, opts, registry: &registry, may_assign, owner, stamp: &stamp, now };
     let outcome = grant.write(|tx| {
         let group = match (&group_name, &group_grant) {
-            (Some(name), Some(g)) => Some(match db::population::group(tx, name)? {
+            (Some(name), Some(g)) => Some(match db::population::group(tx, name, None)? {
                 Some(existing) => existing.id,
                 None => {
                     let id = db::population::insert_group(
