@@ -49,6 +49,17 @@ impl ErrorKind {
     }
 }
 
+/// The longest message an error carries: one that quotes a huge input is cut, so a user gets
+/// a line, not megabytes on stderr.
+const MAX_MESSAGE_CHARS: usize = 1000;
+
+fn cap(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}… (message cut)", &message[..at]),
+        None => message,
+    }
+}
+
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The library's error: a kind, a one-line message meant for the user, and an optional cause.
@@ -65,7 +76,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), field: None, source: None }
+        Error { kind, message: cap(message.into()), field: None, source: None }
     }
 
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {

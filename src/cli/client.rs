@@ -271,7 +271,10 @@ pub enum InteractionCommand {
     },
     /// Newest first (JSON keys: id, client_id, client_name, type, at, notes, author, created_at)
     List {
-        /// Only this client's (id or e-mail)
+        /// Only this client's (id or e-mail), like every other noun's positional record
+        #[arg(value_name = "CLIENT", conflicts_with = "client")]
+        for_client: Option<String>,
+        /// Only this client's (id or e-mail); same as the positional CLIENT
         #[arg(long)]
         client: Option<String>,
         /// Only those I logged
@@ -473,7 +476,8 @@ fn run_interaction(ctx: &Ctx, session: &Session, cmd: InteractionCommand) -> Res
             ctx.out.status(format!("Logged {} with {}.", created.kind, created.client_name));
             ctx.out.record(&created, INTERACTION_COLUMNS)
         }
-        InteractionCommand::List { client: c, mine, kind, limit } => {
+        InteractionCommand::List { for_client, client: c, mine, kind, limit } => {
+            let c = for_client.or(c);
             let items =
                 client::list_interactions(session, &client::InteractionFilter { client: c, mine, kind, limit })?;
             ctx.out.list(&items, INTERACTION_COLUMNS, "No interactions match.")

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Result;
-use crate::domain::time;
+use crate::domain::{spreadsheet, time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -175,6 +175,16 @@ fn cell(v: Option<&Value>, sep: &str, human: bool) -> String {
     }
 }
 
+/// A CSV cell: machine forms (RFC 3339 instants), and safe to open in a spreadsheet (a value
+/// that would run as a formula gets a leading `'`, which imports take off again).
+fn csv_cell(v: Option<&Value>) -> String {
+    let text = cell(v, ";", false);
+    match spreadsheet::escape(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// A stored instant as a person reads it, in their time zone.
 pub fn when(stored: &str) -> String {
     time::parse_stored(stored).map(time::display_local).unwrap_or_else(|_| stored.to_string())
@@ -202,7 +212,7 @@ fn write_csv(columns: &[&str], rows: &[Value]) -> Result<()> {
     };
     w.write_record(columns).map_err(csv_err)?;
     for r in rows {
-        w.write_record(columns.iter().map(|c| cell(r.get(*c), ";", false))).map_err(csv_err)?;
+        w.write_record(columns.iter().map(|c| csv_cell(r.get(*c)))).map_err(csv_err)?;
     }
     w.flush()?;
     Ok(())
@@ -250,7 +260,7 @@ impl Exporter {
         }
         let v = serde_json::to_value(record)?;
         if let Some(w) = self.csv.as_mut() {
-            w.write_record(self.columns.iter().map(|c| cell(v.get(c.as_str()), ";", false))).map_err(csv_error)?;
+            w.write_record(self.columns.iter().map(|c| csv_cell(v.get(c.as_str())))).map_err(csv_error)?;
         }
         Ok(())
     }

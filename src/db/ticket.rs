@@ -149,6 +149,10 @@ fn filtered(base: &'static str, f: &Filter) -> Query {
     if let Some(s) = &f.since {
         q.bind(" AND t.created_at >= ?", s.clone());
     }
+    if let Some(b) = &f.created_before {
+        // As of another instant: a ticket does not exist before its creation.
+        q.bind(" AND t.created_at <= ?", b.clone());
+    }
     if let Some((states, now)) = &f.sla_now {
         // Mirrors domain::sla::Projection::state_at, one OR branch per wanted state.
         for (i, state) in states.iter().enumerate() {

@@ -5,6 +5,7 @@ pub mod permission;
 pub mod profile;
 pub mod segment;
 pub mod sla;
+pub mod spreadsheet;
 pub mod time;
 pub mod validate;
 

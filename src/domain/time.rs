@@ -47,7 +47,7 @@ pub fn parse_instant(field: &str, input: &str, now: DateTime<Utc>) -> Result<Dat
         return parse_duration(field, rest).map(|d| now - d);
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        return no_leap_second(field, input, t.with_timezone(&Utc));
     }
     let naive = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         d.and_time(NaiveTime::MIN)
@@ -60,7 +60,19 @@ pub fn parse_instant(field: &str, input: &str, now: DateTime<Utc>) -> Result<Dat
     } else {
         return Err(bad());
     };
-    local_to_utc(naive).ok_or_else(|| Error::invalid(field, format!("`{input}` does not exist in the local time zone")))
+    let t = local_to_utc(naive)
+        .ok_or_else(|| Error::invalid(field, format!("`{input}` does not exist in the local time zone")))?;
+    no_leap_second(field, input, t)
+}
+
+/// chrono reads a second `:60` as a leap second, which would be stored as `…:60.000Z`, an
+/// instant no other program reads. Rolo refuses it.
+fn no_leap_second(field: &str, input: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    use chrono::Timelike;
+    if t.nanosecond() >= 1_000_000_000 {
+        return Err(Error::invalid(field, format!("`{input}` has a second :60; seconds run from 00 to 59")));
+    }
+    Ok(t)
 }
 
 /// `4 Jun 2023 @ 1PM`, `5 Jun 2023 @ 2AM`, `4 Jun 2023 @ 1:30PM`, `4 June 2023 @ 13:00`.
@@ -163,7 +175,18 @@ mod tests {
 
     #[test]
     fn rejects_impossible_dates_with_the_field_name() {
-        for s in ["2023-02-30", "yesterday-ish", "4 Jun 2023 @ 13PM", "", "+", "+3x", "2023-13-01"] {
+        for s in [
+            "2023-06-04 13:00:60",
+            "2023-06-04T13:00:60Z",
+            "2016-12-31T23:59:60Z",
+            "2023-02-30",
+            "yesterday-ish",
+            "4 Jun 2023 @ 13PM",
+            "",
+            "+",
+            "+3x",
+            "2023-13-01",
+        ] {
             let e = parse_instant("start", s, now()).expect_err(s);
             assert_eq!(e.kind(), crate::ErrorKind::Invalid);
             assert!(e.message().contains("start"), "{}", e.message());

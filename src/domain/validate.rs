@@ -19,9 +19,10 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String> {
 }
 
 /// Longer text that may span lines (notes): trimmed, may be empty, no control characters
-/// but newlines and tabs.
+/// but newlines and tabs. Windows line endings (CRLF, as many mail clients paste) become LF.
 pub fn notes(field: &str, value: &str, max_chars: usize) -> Result<String> {
-    let v = value.trim();
+    let normalised = value.replace("\r\n", "\n");
+    let v = normalised.trim();
     if v.chars().count() > max_chars {
         return Err(Error::invalid(field, format!("must be at most {max_chars} characters")));
     }
@@ -29,6 +30,31 @@ pub fn notes(field: &str, value: &str, max_chars: usize) -> Result<String> {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(v.to_string())
+}
+
+/// The largest id a record may take: 2^53 − 1, the largest integer JSON readers (jq,
+/// JavaScript) hold exactly. A bigger `--id` would make every later id unreadable to them.
+pub const MAX_ID: i64 = (1 << 53) - 1;
+
+/// An id given by a person or a file for a new record: 1..=2^53−1.
+pub fn record_id(field: &str, id: i64) -> Result<i64> {
+    if (1..=MAX_ID).contains(&id) {
+        Ok(id)
+    } else {
+        Err(Error::invalid(field, format!("`{id}` must be between 1 and {MAX_ID} (2^53 - 1)")))
+    }
+}
+
+/// How much of a typed or imported value an error message quotes.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// A value quoted in a message, cut to a readable length (`abc…`, with its size when cut).
+pub fn excerpt(value: &str) -> String {
+    if value.chars().count() <= EXCERPT_CHARS {
+        return value.to_string();
+    }
+    let head: String = value.chars().take(EXCERPT_CHARS).collect();
+    format!("{head}… ({} bytes)", value.len())
 }
 
 /// Login names: 2–32 of `a-z 0-9 . _ -`, starting with a letter or digit; stored lower-case.
@@ -101,7 +127,26 @@ mod tests {
         assert_eq!(notes("notes", " line 1\nline 2\t! ", 100).ok().as_deref(), Some("line 1\nline 2\t!"));
         assert_eq!(notes("notes", "", 100).ok().as_deref(), Some(""));
         assert!(notes("notes", "bell\u{7}", 100).is_err());
+        assert_eq!(notes("body", "Bonjour,\r\n\r\nMerci.\r\n", 100).ok().as_deref(), Some("Bonjour,\n\nMerci."));
+        assert!(notes("body", "a lone\rcarriage return", 100).is_err());
         assert!(notes("notes", &"x".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn ids_stay_within_what_json_readers_hold() {
+        assert_eq!(record_id("id", 1).ok(), Some(1));
+        assert_eq!(record_id("id", MAX_ID).ok(), Some(MAX_ID));
+        for bad in [0, -1, MAX_ID + 1, i64::MAX] {
+            assert!(record_id("id", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn excerpts_cut_long_values() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(10_000);
+        let cut = excerpt(&long);
+        assert!(cut.chars().count() < 100 && cut.ends_with("(20000 bytes)"), "{cut}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::authz::{Grant, Session};
 use super::refs;
 use crate::db::{self, Tx};
 use crate::domain::crm::{Money, currency};
-use crate::domain::{Permission, time};
+use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use db::contract::Contract;
@@ -95,9 +95,7 @@ pub fn create(session: &Session, input: &NewContract) -> Result<Contract> {
     let (total, due) = amounts(&input.total, input.due.as_deref())?;
     let currency = input.currency.as_deref().map(currency).transpose()?.unwrap_or_else(|| "EUR".into());
     if let Some(id) = input.id {
-        if id <= 0 {
-            return Err(Error::invalid("id", "must be a positive integer"));
-        }
+        validate::record_id("id", id)?;
         if db::contract::get(session.db(), id)?.is_some() {
             return Err(Error::conflict(format!("contract {id} already exists")));
         }

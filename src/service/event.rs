@@ -166,9 +166,7 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
     }
     let fields = merge(blank(), f)?;
     if let Some(id) = input.id {
-        if id <= 0 {
-            return Err(Error::invalid("id", "must be a positive integer"));
-        }
+        validate::record_id("id", id)?;
         if db::event::get(session.db(), id)?.is_some() {
             return Err(Error::conflict(format!("event {id} already exists")));
         }

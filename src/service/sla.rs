@@ -348,6 +348,18 @@ pub struct Explanation {
 /// How each deadline of a ticket was computed.
 pub fn explain(session: &Session, key: &str, at: DateTime<Utc>) -> Result<Explanation> {
     let t = super::ticket::readable(session, key)?;
+    let created = time::parse_stored(&t.created_at)?;
+    if at < created {
+        return Err(Error::invalid(
+            "at",
+            format!(
+                "ticket {} did not exist yet at {} (it was created {}); there is no deadline to explain",
+                t.id,
+                time::format_utc(at),
+                t.created_at
+            ),
+        ));
+    }
     let row = db::sla::get(session.db(), &t.kind)?.ok_or_else(|| Error::internal("policy missing"))?;
     let policy = policy_of(&row)?;
     let data = db::ticket::clock_data(session.db(), Some(&[t.id]), &time::format_utc(at))?;

@@ -3,6 +3,7 @@
 mod auth;
 mod backup;
 mod crm;
+mod fixes;
 mod harness;
 mod import;
 mod matrix;

@@ -174,19 +174,9 @@ fn apply_row(
     let name = input.name.clone().ok_or_else(|| Error::invalid("name", "is empty"))?;
     let email = validate::email("email", input.email.as_deref().ok_or_else(|| Error::invalid("email", "is empty"))?)?;
     let actor = session.actor().id;
-    if let Some(u) = input.sales_contact.as_deref()
-        && !ctx.may_assign
-    {
-        // Naming oneself (a re-imported export) is fine; assigning others needs client:update:any.
-        if u.eq_ignore_ascii_case(&session.actor().username) {
-            input.sales_contact = None;
-        } else {
-            return Err(Error::invalid(
-                "sales_contact",
-                "only users with client:update:any assign clients; leave it empty",
-            ));
-        }
-    }
+    // Who the row names as sales contact is checked only when it changes something: an
+    // exported file names other sellers on rows the importer does not touch.
+    let named_contact = input.sales_contact.take();
     let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?;
     let company_id = match input.company.take() {
         None => None,
@@ -207,6 +197,13 @@ fn apply_row(
         None => None,
     };
     let Some(existing) = existing else {
+        if let Some(u) = named_contact.as_deref().filter(|u| !u.trim().is_empty())
+            && !ctx.may_assign
+            && !u.trim().eq_ignore_ascii_case(&session.actor().username)
+        {
+            return Err(cannot_assign());
+        }
+        let input = ClientInput { sales_contact: named_contact.filter(|_| ctx.may_assign), ..input };
         let base = db::client::Fields {
             company_id,
             ..db::client::Fields::new(name, email.clone(), ctx.owner, ctx.stamp.into())
@@ -220,6 +217,17 @@ fn apply_row(
         OnDuplicate::Skip => Ok((Applied::Skipped, Some(existing.id))),
         OnDuplicate::Error => Err(Error::conflict(format!("`{email}` is already client {}", existing.id))),
         OnDuplicate::Update => {
+            let before = db::client::fields_of(tx, existing.id)?;
+            let input = ClientInput { sales_contact: named_contact, ..input };
+            let mut after = client::merge(session, before.clone(), &input, ctx.registry, ctx.now)?;
+            if let Some(id) = company_id {
+                after.company_id = Some(id);
+            }
+            let stage_changes = stage.filter(|s| s.as_str() != existing.stage);
+            // A row equal to what is stored changes nothing and needs no right.
+            if after == before && stage_changes.is_none() {
+                return Ok((Applied::Unchanged, Some(existing.id)));
+            }
             let own = existing.sales_contact_id == Some(actor);
             if !(session.can(Permission::ClientUpdateAny) || (own && session.can(Permission::ClientUpdateOwn))) {
                 return Err(Error::new(
@@ -227,14 +235,8 @@ fn apply_row(
                     format!("client {} is not yours to update (client:update:any)", existing.id),
                 ));
             }
-            let before = db::client::fields_of(tx, existing.id)?;
-            let mut after = client::merge(session, before.clone(), &input, ctx.registry, ctx.now)?;
-            if let Some(id) = company_id {
-                after.company_id = Some(id);
-            }
-            let stage_changes = stage.filter(|s| s.as_str() != existing.stage);
-            if after == before && stage_changes.is_none() {
-                return Ok((Applied::Unchanged, Some(existing.id)));
+            if after.sales_contact_id != before.sales_contact_id && !ctx.may_assign {
+                return Err(cannot_assign());
             }
             if after != before {
                 db::client::update(tx, existing.id, &after, ctx.stamp)?;
@@ -245,6 +247,10 @@ fn apply_row(
             Ok((Applied::Updated, Some(existing.id)))
         }
     }
+}
+
+fn cannot_assign() -> Error {
+    Error::invalid("sales_contact", "only users with client:update:any assign clients; leave it empty")
 }
 
 /// Streams every client to `emit` in the import columns (needs `client:read`), so the file

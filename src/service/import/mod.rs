@@ -17,6 +17,8 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
+use crate::domain::{spreadsheet, validate};
+
 use crate::{Error, ErrorKind, Result};
 
 pub use client::{export_clients, export_columns as client_export_columns, import_clients};
@@ -179,13 +181,17 @@ impl Columns {
         Ok(())
     }
 
-    fn check_required(&self, found: &[Option<usize>], headers: &str) -> Result<()> {
+    fn check_required(&self, found: &[Option<usize>], headers: &[String]) -> Result<()> {
         for needed in self.required {
             let i = self.names.iter().position(|n| n == needed);
             if !found.contains(&i) {
+                // The headers are quoted cut short: a file whose first line is 20 MB of text
+                // gets a one-line answer, not its first line back.
+                let shown =
+                    validate::excerpt(&headers.iter().take(40).map(String::as_str).collect::<Vec<_>>().join(","));
                 return Err(Error::invalid(
                     "header",
-                    format!("no `{needed}` column (headers: {headers}); name it so or map it with --map"),
+                    format!("no `{needed}` column (headers: {shown}); name it so or map it with --map"),
                 ));
             }
         }
@@ -229,11 +235,10 @@ pub(super) fn id_in(record: &mut Record, column: &str) -> Result<Option<i64>> {
     record
         .take(column)
         .map(|v| {
-            v.trim_start_matches('#')
-                .parse::<i64>()
-                .ok()
-                .filter(|i| *i > 0)
-                .ok_or_else(|| Error::invalid(column, format!("`{v}` is not an id (a positive integer)")))
+            let id = v.trim_start_matches('#').parse::<i64>().map_err(|_| {
+                Error::invalid(column, format!("`{}` is not an id (a positive integer)", validate::excerpt(&v)))
+            })?;
+            validate::record_id(column, id)
         })
         .transpose()
 }
@@ -312,23 +317,34 @@ fn json_rows(
     }))
 }
 
+/// How many unknown headers a report names (a broken file may have thousands).
+const MAX_IGNORED_SHOWN: usize = 50;
+
 fn header_columns(
     headers: &[String],
     columns: &Columns,
     mapping: &HashMap<String, String>,
 ) -> Result<(Vec<Option<usize>>, Vec<String>)> {
     let mut ignored = Vec::new();
+    let mut more = 0;
     let found: Vec<Option<usize>> = headers
         .iter()
         .map(|h| {
             let c = columns.index_of(h, mapping);
             if c.is_none() && !h.trim().is_empty() {
-                ignored.push(h.trim().to_string());
+                if ignored.len() < MAX_IGNORED_SHOWN {
+                    ignored.push(validate::excerpt(h.trim()));
+                } else {
+                    more += 1;
+                }
             }
             c
         })
         .collect();
-    columns.check_required(&found, &headers.join(","))?;
+    if more > 0 {
+        ignored.push(format!("… and {more} more"));
+    }
+    columns.check_required(&found, headers)?;
     Ok((found, ignored))
 }
 
@@ -368,7 +384,7 @@ fn csv_rows(
         for (value, col) in rec.iter().zip(&found) {
             let Some(col) = col else { continue };
             match std::str::from_utf8(value) {
-                Ok(v) => row.set(*col, v),
+                Ok(v) => row.set(*col, spreadsheet::unescape(v)),
                 Err(_) => return (line, Err(Error::invalid(&names[*col], "is not valid UTF-8"))),
             }
         }
@@ -390,7 +406,7 @@ fn sheet_rows(
         let mut row = Record::new(&names);
         for (value, col) in cells.iter().zip(&found) {
             if let Some(col) = col {
-                row.set(*col, value);
+                row.set(*col, spreadsheet::unescape(value));
             }
         }
         (i as u64 + 1, Ok(row))
