@@ -6,7 +6,7 @@
 //! - [`service`] is where rules live: every operation takes the acting [`service::Session`]
 //!   first, calls `session.require(permission)` and gets a [`service::Grant`] — the only way to
 //!   open a write transaction — then validates, writes in one transaction, and audits.
-//! - [`db`] is the only module that touches rusqlite; every statement is parameterized.
+//! - [`db`] is the only module that touches the SQLite driver; every statement is parameterized.
 //! - [`domain`] holds plain types and rules: the permission catalogue, validation, time.
 //! - [`secrets`] keeps session tokens in the OS keyring (or a 0600 file), [`config`] reads the
 //!   config file and the environment, [`telemetry`] reports internal errors to Sentry.

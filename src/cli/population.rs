@@ -26,11 +26,32 @@ pub struct ImportArgs {
     #[arg(long)]
     dry_run: bool,
     /// A record that already exists: skip it, update it, or reject the row
-    #[arg(long, value_enum, default_value_t = import::OnDuplicate::Skip)]
-    on_duplicate: import::OnDuplicate,
+    #[arg(long, value_enum, default_value_t = OnDuplicateArg::Skip)]
+    on_duplicate: OnDuplicateArg,
     /// A TOML file mapping other headers: [columns] "Nom complet" = "name"
     #[arg(long, value_name = "MAP.toml")]
     map: Option<PathBuf>,
+}
+
+/// `--on-duplicate`: the command-line face of [`import::OnDuplicate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnDuplicateArg {
+    /// Leave the existing record alone
+    Skip,
+    /// Update the existing record with the row's non-empty values
+    Update,
+    /// Reject the row
+    Error,
+}
+
+impl From<OnDuplicateArg> for import::OnDuplicate {
+    fn from(a: OnDuplicateArg) -> Self {
+        match a {
+            OnDuplicateArg::Skip => import::OnDuplicate::Skip,
+            OnDuplicateArg::Update => import::OnDuplicate::Update,
+            OnDuplicateArg::Error => import::OnDuplicate::Error,
+        }
+    }
 }
 
 type ImportFn<'a> =
@@ -61,7 +82,7 @@ pub(super) fn run_import(
                 .map_err(|e| crate::Error::invalid("file", format!("cannot open {}: {e}", args.file.display())))?,
         )
     };
-    let opts = import::Options { dry_run: args.dry_run, on_duplicate: args.on_duplicate, mapping, group };
+    let opts = import::Options { dry_run: args.dry_run, on_duplicate: args.on_duplicate.into(), mapping, group };
     let bar = ctx.out.progress("rows read");
     let report = import(session, input, &opts, &mut |n| {
         if let Some(b) = &bar {

@@ -1,28 +1,10 @@
 //! The append-only audit log (the schema's triggers refuse updates and deletes).
 
 use rusqlite::params;
-use serde::Serialize;
 
 use super::{Read, Tx};
 use crate::Result;
-
-/// Whether the audited attempt went through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    Denied,
-    Failed,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Denied => "denied",
-            Outcome::Failed => "failed",
-        }
-    }
-}
+use crate::domain::audit::{Entry, Outcome};
 
 /// One entry to append.
 pub struct NewEntry<'a> {
@@ -36,20 +18,6 @@ pub struct NewEntry<'a> {
     pub detail: Option<&'a str>,
     pub before: Option<&'a str>,
     pub after: Option<&'a str>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub id: i64,
-    pub at: String,
-    pub actor: Option<String>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: Option<i64>,
-    pub outcome: String,
-    pub detail: Option<String>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
 }
 
 pub fn append(tx: &Tx, e: &NewEntry) -> Result<()> {

@@ -10,6 +10,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Db, SCHEMA_VERSION, schema_version_of};
+use crate::domain::backup::Check;
 use crate::{Error, ErrorKind, Result};
 
 /// Copies the whole database into `dest` (created 0600, must not exist) as one snapshot, in
@@ -41,14 +42,6 @@ fn copy_all(src: &Connection, dst: &mut Connection) -> Result<()> {
         }
     }
     Err(Error::internal("the database stayed locked for 10 s during the backup"))
-}
-
-/// What a sound backup file holds.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Check {
-    pub schema_version: i64,
-    pub users: i64,
-    pub integrity: String,
 }
 
 /// Restores `file` into a scratch copy at `scratch` and checks it: SQLite's `integrity_check`,

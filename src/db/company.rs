@@ -1,48 +1,12 @@
 //! Companies: the natural grouping of client contacts.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
+use crate::domain::company::{Company, Fields};
 use crate::domain::crm::Money;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Company {
-    pub id: i64,
-    pub name: String,
-    pub logo: Option<String>,
-    pub size: Option<String>,
-    pub industry: Option<String>,
-    pub business_type: Option<String>,
-    pub country: Option<String>,
-    pub website: Option<String>,
-    pub time_zone: Option<String>,
-    pub total_income: Option<String>,
-    pub currency: String,
-    pub sales_owner_id: Option<i64>,
-    pub sales_owner: Option<String>,
-    pub clients: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-/// The editable fields, as stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fields {
-    pub name: String,
-    pub logo: Option<String>,
-    pub size: Option<String>,
-    pub industry: Option<String>,
-    pub business_type: Option<String>,
-    pub country: Option<String>,
-    pub website: Option<String>,
-    pub time_zone: Option<String>,
-    pub total_income: Option<i64>,
-    pub currency: String,
-    pub sales_owner_id: Option<i64>,
-}
 
 const SELECT: &str = "SELECT co.id, co.name, co.logo, co.size, co.industry, co.business_type, co.country, co.website,
         co.time_zone, co.total_income, co.currency, co.sales_owner_id, u.username,

@@ -1,34 +1,12 @@
 //! Contracts between the company and a client. The sales contact is the client's.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
+use crate::domain::contract::{Contract, Fields};
 use crate::domain::crm::Money;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Contract {
-    pub id: i64,
-    pub client_id: i64,
-    pub client_name: String,
-    pub client_email: String,
-    pub company: Option<String>,
-    pub sales_contact_id: Option<i64>,
-    pub sales_contact: Option<String>,
-    pub total: String,
-    pub due: String,
-    pub currency: String,
-    pub signed: bool,
-    pub signed_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(skip)]
-    pub total_minor: i64,
-    #[serde(skip)]
-    pub due_minor: i64,
-}
 
 macro_rules! select {
     () => {
@@ -102,15 +80,6 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Contract>> {
     let mut stmt = r.conn().prepare_cached(q.sql())?;
     let rows = stmt.query_map(q.params().as_slice(), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub struct Fields {
-    pub id: Option<i64>,
-    pub client_id: i64,
-    pub total: i64,
-    pub due: i64,
-    pub currency: String,
-    pub signed_at: Option<String>,
 }
 
 pub fn insert(tx: &Tx, f: &Fields, by: i64, now: &str) -> Result<i64> {

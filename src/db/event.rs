@@ -1,34 +1,11 @@
 //! Events organised for a client under a signed contract.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub id: i64,
-    pub contract_id: i64,
-    pub name: String,
-    pub client_id: i64,
-    pub client_name: String,
-    pub client_email: String,
-    pub client_phone: Option<String>,
-    pub company: Option<String>,
-    pub sales_contact_id: Option<i64>,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub support_contact_id: Option<i64>,
-    pub support_contact: Option<String>,
-    pub support_contact_name: Option<String>,
-    pub location: String,
-    pub attendees: i64,
-    pub notes: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
+use crate::domain::event::{Event, Fields};
 
 macro_rules! select {
     () => {
@@ -107,17 +84,6 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Event>> {
     let mut stmt = r.conn().prepare_cached(q.sql())?;
     let rows = stmt.query_map(q.params().as_slice(), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fields {
-    pub name: String,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub support_contact_id: Option<i64>,
-    pub location: String,
-    pub attendees: i64,
-    pub notes: String,
 }
 
 pub fn insert(tx: &Tx, id: Option<i64>, contract_id: i64, f: &Fields, by: i64, now: &str) -> Result<i64> {

@@ -1,24 +1,11 @@
 //! Interactions with a client: calls, meetings, e-mails…
 
 use rusqlite::{Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Interaction {
-    pub id: i64,
-    pub client_id: i64,
-    pub client_name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub at: String,
-    pub notes: String,
-    pub author: Option<String>,
-    pub created_at: String,
-}
+use crate::domain::interaction::Interaction;
 
 const SELECT: &str = "SELECT i.id, i.client_id, c.full_name, i.kind, i.at, i.notes, u.username, i.created_at
     FROM interactions i JOIN clients c ON c.id = i.client_id LEFT JOIN users u ON u.id = i.author_id";

@@ -2,34 +2,10 @@
 //! it sent — or schedules a retry with backoff.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::{Read, Tx};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Mail {
-    pub id: i64,
-    pub to: String,
-    pub subject: String,
-    #[serde(skip)]
-    pub text_body: String,
-    #[serde(skip)]
-    pub html_body: String,
-    pub message_id: String,
-    #[serde(skip)]
-    pub in_reply_to: Option<String>,
-    #[serde(skip)]
-    pub references: Option<String>,
-    pub ticket_id: Option<i64>,
-    pub kind: String,
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: String,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
-}
+use crate::domain::outbox::Mail;
 
 pub struct NewMail<'a> {
     pub to: &'a str,

@@ -1,24 +1,13 @@
 //! The field registry, groups and segments, and the SQL of a segment's plan.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
+use crate::domain::population::{FieldRow, Group, Segment};
 use crate::domain::profile::{FieldDef, field_path};
 use crate::domain::segment::{Check, Column, Lit, Op, Plan};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldRow {
-    pub id: i64,
-    #[serde(flatten)]
-    pub def: FieldDef,
-    /// How many clients have a value.
-    pub filled: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 macro_rules! field_select {
     () => {
@@ -146,20 +135,6 @@ pub fn delete_field(tx: &Tx, key: &str) -> Result<usize> {
     Ok(n)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    pub id: i64,
-    pub name: String,
-    pub kind: String,
-    pub description: String,
-    /// The segment filter it was frozen from, if any.
-    pub segment: Option<String>,
-    pub members: i64,
-    pub created_at: String,
-    pub created_by: Option<String>,
-    pub updated_at: String,
-}
-
 macro_rules! group_select {
     () => {
         "SELECT g.id, g.name, g.kind, g.description, g.segment,
@@ -249,17 +224,6 @@ pub fn groups_of(r: &impl Read, client: i64) -> Result<Vec<String>> {
     )?;
     let rows = stmt.query_map([client], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Segment {
-    pub id: i64,
-    pub name: String,
-    pub filter: String,
-    pub description: String,
-    pub created_at: String,
-    pub created_by: Option<String>,
-    pub updated_at: String,
 }
 
 macro_rules! segment_select {

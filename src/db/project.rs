@@ -1,23 +1,11 @@
 //! Projects of client companies, and which client accounts may see them.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Project {
-    pub id: i64,
-    pub name: String,
-    pub company_id: i64,
-    pub company: String,
-    pub description: String,
-    pub open_tickets: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
+use crate::domain::project::Project;
 
 const SELECT: &str = "SELECT p.id, p.name, p.company_id, co.name, p.description,
         (SELECT count(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('resolved', 'closed')),

@@ -1,20 +1,10 @@
 //! Roles, their permissions, and who holds them.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::{Read, Tx, unique_violation};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Role {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub builtin: bool,
-    pub permissions: Vec<String>,
-    pub users: i64,
-}
+use crate::domain::role::Role;
 
 fn permissions(r: &impl Read, role_id: i64) -> Result<Vec<String>> {
     let mut stmt =

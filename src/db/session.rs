@@ -4,15 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Read, Tx};
 use crate::Result;
-
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub access_expires_at: String,
-    pub refresh_expires_at: String,
-    pub revoked_at: Option<String>,
-}
+use crate::domain::session::SessionRow;
 
 pub struct NewTokens<'a> {
     pub access_hash: &'a str,

@@ -1,21 +1,10 @@
 //! SLA policies per ticket type, and the notices already sent.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::{Read, Tx};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyRow {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub first_response_minutes: i64,
-    pub resolution_minutes: i64,
-    pub warn_percent: i64,
-    pub calendar: serde_json::Value,
-    pub updated_at: String,
-}
+use crate::domain::sla_policy::PolicyRow;
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PolicyRow> {
     let cal: String = r.get(4)?;

@@ -1,30 +1,11 @@
 //! Tickets, their threads, attachments, history and read markers.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::query::Query;
 use super::{Read, Tx};
 use crate::Result;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Ticket {
-    pub id: i64,
-    pub project_id: i64,
-    pub project: String,
-    pub company: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub subject: String,
-    pub status: String,
-    pub author_id: i64,
-    pub author: String,
-    pub assignee_id: Option<i64>,
-    pub assignee: Option<String>,
-    pub first_response_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
+use crate::domain::ticket::{AttachmentInfo, Change, ClockData, Message, Ticket};
 
 // CROSS JOIN keeps tickets the outer loop (SQLite does not reorder it), so newest-first pages
 // stop after LIMIT rows instead of sorting every ticket of the few projects.
@@ -246,26 +227,6 @@ pub fn touch(tx: &Tx, id: i64, now: &str) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AttachmentInfo {
-    pub id: i64,
-    pub name: String,
-    pub mime: String,
-    pub size: i64,
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Message {
-    pub id: i64,
-    pub author: String,
-    pub author_name: String,
-    pub internal: bool,
-    pub body: String,
-    pub created_at: String,
-    pub attachments: Vec<AttachmentInfo>,
-}
-
 pub fn add_message(tx: &Tx, ticket: i64, author: i64, internal: bool, body: &str, now: &str) -> Result<i64> {
     tx.conn().execute(
         "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -361,15 +322,6 @@ pub fn blob_count(r: &impl Read) -> Result<i64> {
     Ok(r.conn().query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub at: String,
-    pub actor: Option<String>,
-    pub field: String,
-    pub old: Option<String>,
-    pub new: Option<String>,
-}
-
 pub fn history(r: &impl Read, ticket: i64) -> Result<Vec<Change>> {
     let mut stmt = r.conn().prepare_cached(
         "SELECT h.at, u.username, h.field, h.old_value, h.new_value FROM ticket_history h
@@ -398,17 +350,6 @@ pub fn mark_read(tx: &Tx, ticket: i64, user: i64, last_message_id: i64) -> Resul
         params![ticket, user, last_message_id],
     )?;
     Ok(())
-}
-
-/// What the SLA clocks need of a ticket.
-#[derive(Debug, Clone)]
-pub struct ClockData {
-    pub id: i64,
-    pub kind: String,
-    pub created_at: String,
-    pub first_response_at: Option<String>,
-    /// Status changes after creation: (when, new status).
-    pub changes: Vec<(String, String)>,
 }
 
 /// Clock data for the tickets that were open at `at` (or are open now), in one pass.

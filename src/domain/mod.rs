@@ -1,12 +1,30 @@
-//! Plain types and rules with no I/O: the permission catalogue, validation, time.
+//! Plain types and rules with no I/O: the records the services return and the inputs they
+//! take (serde types, so an HTTP handler or another storage engine can use them), the
+//! permission catalogue, validation, time.
 
+pub mod audit;
+pub mod backup;
+pub mod client;
+pub mod company;
+pub mod contract;
 pub mod crm;
+pub mod event;
+pub mod import;
+pub mod interaction;
+pub mod outbox;
 pub mod permission;
+pub mod population;
 pub mod profile;
+pub mod project;
+pub mod role;
 pub mod segment;
+pub mod session;
 pub mod sla;
+pub mod sla_policy;
 pub mod spreadsheet;
+pub mod ticket;
 pub mod time;
+pub mod user;
 pub mod validate;
 
 pub use permission::Permission;

@@ -2,7 +2,7 @@
 //! follow, marketing consent, group kinds.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::crm::closed_set;
@@ -97,7 +97,7 @@ pub fn field_path(key: &str) -> String {
 }
 
 /// One entry of the field registry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldDef {
     pub key: String,
     pub label: String,

@@ -7,7 +7,7 @@ use crate::Result;
 use crate::db;
 use crate::domain::{Permission, time};
 
-pub use db::audit::Entry;
+pub use crate::domain::audit::Entry;
 
 #[derive(Debug, Default)]
 pub struct Filter {

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use super::authz::{Actor, Session, audit_as, system_key};
-use crate::db::audit::Outcome;
 use crate::db::{self, Db};
+use crate::domain::audit::Outcome;
 use crate::domain::time;
 use crate::secrets::{Secret, StoredTokens, hex};
 use crate::{Error, Result};

@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::db::audit::{NewEntry, Outcome};
+use crate::db::audit::NewEntry;
 use crate::db::{self, Db, Tx, WriteKey};
+use crate::domain::audit::Outcome;
 use crate::domain::permission::CLIENT_ROLE;
 use crate::domain::{Permission, time};
 use crate::{Error, Result};
@@ -34,7 +35,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub(super) fn load(db: &impl db::Read, user: db::user::User) -> Result<Actor> {
+    pub(super) fn load(db: &impl db::Read, user: crate::domain::user::User) -> Result<Actor> {
         let permissions =
             db::role::permissions_of_user(db, user.id)?.iter().filter_map(|p| p.parse::<Permission>().ok()).collect();
         Ok(Actor {

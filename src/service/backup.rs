@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::authz::{Session, audit_as};
-use crate::db::audit::Outcome;
 use crate::db::{self, Db};
+use crate::domain::audit::Outcome;
 use crate::domain::{Permission, time};
 use crate::{Error, Result};
 

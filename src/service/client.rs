@@ -14,15 +14,15 @@ use crate::domain::profile::{self, Consent, FieldDef};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::client::{Client, StageChange};
-pub use db::interaction::Interaction;
+pub use crate::domain::client::{Client, StageChange};
+pub use crate::domain::interaction::Interaction;
 
 /// A client with what a person wants at a glance.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientDetail {
     #[serde(flatten)]
     pub client: Client,
-    pub contracts: Vec<db::contract::Contract>,
+    pub contracts: Vec<crate::domain::contract::Contract>,
     pub interactions: Vec<Interaction>,
     pub stage_history: Vec<StageChange>,
     pub groups: Vec<String>,
@@ -179,11 +179,11 @@ impl CompanyRef<'_> {
 /// against the `registry`).
 pub(super) fn merge(
     session: &Session,
-    mut f: db::client::Fields,
+    mut f: crate::domain::client::Fields,
     input: &ClientInput,
     registry: &[FieldDef],
     now: chrono::DateTime<Utc>,
-) -> Result<db::client::Fields> {
+) -> Result<crate::domain::client::Fields> {
     if let Some(n) = &input.name {
         f.full_name = validate::text("name", n, 200)?;
     }
@@ -233,7 +233,7 @@ pub(super) fn merge(
 }
 
 /// A new client must fill every mandatory field.
-pub(super) fn check_mandatory(f: &db::client::Fields, registry: &[FieldDef]) -> Result<()> {
+pub(super) fn check_mandatory(f: &crate::domain::client::Fields, registry: &[FieldDef]) -> Result<()> {
     match registry.iter().find(|d| d.mandatory && !f.profile.contains_key(&d.key)) {
         Some(d) => Err(Error::invalid(&d.key, format!("is mandatory ({}); give it a value", d.label))),
         None => Ok(()),
@@ -254,7 +254,12 @@ pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
         ));
     }
     let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?.unwrap_or(Stage::Lead);
-    let base = db::client::Fields::new(name.to_string(), email.to_string(), Some(session.actor().id), stamp.clone());
+    let base = crate::domain::client::Fields::new(
+        name.to_string(),
+        email.to_string(),
+        Some(session.actor().id),
+        stamp.clone(),
+    );
     let registry = db::population::fields(session.db())?;
     let mut fields = merge(session, base, &ClientInput { company: None, ..input.clone() }, &registry, now)?;
     check_mandatory(&fields, &registry)?;

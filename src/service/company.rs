@@ -10,7 +10,7 @@ use crate::domain::crm::{BusinessType, CompanySize, Money, currency, website};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::company::Company;
+pub use crate::domain::company::Company;
 
 /// What a person may set on a company. `None` leaves a field alone; an empty string clears it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -79,9 +79,9 @@ fn time_zone(v: &str) -> Result<String> {
 
 pub(crate) fn merge(
     session: &Session,
-    mut f: db::company::Fields,
+    mut f: crate::domain::company::Fields,
     input: &CompanyInput,
-) -> Result<db::company::Fields> {
+) -> Result<crate::domain::company::Fields> {
     if let Some(name) = &input.name {
         f.name = validate::text("name", name, 200)?;
     }
@@ -128,10 +128,15 @@ pub fn show(session: &Session, key: &str) -> Result<Company> {
 }
 
 /// A new company's fields: a sales user who creates one becomes its sales owner.
-fn new_fields(session: &Session, name: &str) -> db::company::Fields {
+fn new_fields(session: &Session, name: &str) -> crate::domain::company::Fields {
     let actor = session.actor();
     let owner = actor.roles.iter().any(|r| r == "sales").then_some(actor.id);
-    db::company::Fields { name: name.to_string(), currency: "EUR".into(), sales_owner_id: owner, ..Default::default() }
+    crate::domain::company::Fields {
+        name: name.to_string(),
+        currency: "EUR".into(),
+        sales_owner_id: owner,
+        ..Default::default()
+    }
 }
 
 /// Creates a company; a sales user who creates one becomes its sales owner.
@@ -151,7 +156,13 @@ pub(super) fn insert_in(session: &Session, grant: &Grant, tx: &Tx, name: &str, n
     insert_audited(session, grant, tx, &new_fields(session, name), now)
 }
 
-fn insert_audited(session: &Session, grant: &Grant, tx: &Tx, fields: &db::company::Fields, now: &str) -> Result<i64> {
+fn insert_audited(
+    session: &Session,
+    grant: &Grant,
+    tx: &Tx,
+    fields: &crate::domain::company::Fields,
+    now: &str,
+) -> Result<i64> {
     let id = db::company::insert(tx, fields, session.actor().id, now)?;
     let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
     grant.audit(tx, "company.create", "company", Some(id), None, Some(&company))?;

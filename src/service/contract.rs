@@ -10,13 +10,13 @@ use crate::domain::crm::{Money, currency};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::contract::Contract;
+pub use crate::domain::contract::Contract;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContractDetail {
     #[serde(flatten)]
     pub contract: Contract,
-    pub events: Vec<db::event::Event>,
+    pub events: Vec<crate::domain::event::Event>,
 }
 
 #[derive(Debug, Default)]
@@ -101,7 +101,7 @@ pub fn create(session: &Session, input: &NewContract) -> Result<Contract> {
         }
     }
     let now = time::format_utc(Utc::now());
-    let fields = db::contract::Fields {
+    let fields = crate::domain::contract::Fields {
         id: input.id,
         client_id: client.id,
         total,

@@ -109,7 +109,7 @@ pub fn dedupe(session: &Session, limit: Option<u32>) -> Result<Vec<Suspect>> {
             }
         }
     };
-    let group = |key: &dyn Fn(&db::client::Client) -> Option<String>| {
+    let group = |key: &dyn Fn(&crate::domain::client::Client) -> Option<String>| {
         let mut g: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, c) in all.iter().enumerate() {
             if let Some(k) = key(c) {
@@ -121,8 +121,9 @@ pub fn dedupe(session: &Session, limit: Option<u32>) -> Result<Vec<Suspect>> {
     };
     let mailbox = group(&|c| mailbox_key(&c.email).map(|(l, d)| format!("{l}@{d}")));
     consider(mailbox, 95, &|k| format!("same mailbox ({k})"));
-    let digits =
-        |c: &db::client::Client| c.phone.as_ref().map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
+    let digits = |c: &crate::domain::client::Client| {
+        c.phone.as_ref().map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
+    };
     let phone = group(&|c| digits(c).filter(|d| d.len() >= 6));
     consider(phone, 90, &|k| format!("same phone ({k})"));
     let in_company = group(&|c| c.company_id.map(|co| format!("{co}\u{1f}{}", name_key(&c.full_name))));
@@ -136,7 +137,7 @@ pub fn dedupe(session: &Session, limit: Option<u32>) -> Result<Vec<Suspect>> {
     consider(in_domain, 70, &|k| {
         format!("same name at the same e-mail domain ({})", k.split('\u{1f}').next().unwrap_or(""))
     });
-    let by_id: HashMap<i64, &db::client::Client> = all.iter().map(|c| (c.id, c)).collect();
+    let by_id: HashMap<i64, &crate::domain::client::Client> = all.iter().map(|c| (c.id, c)).collect();
     let mut out: Vec<Suspect> = pairs
         .into_iter()
         .filter_map(|((a, b), (score, reason))| {
@@ -163,7 +164,7 @@ pub fn dedupe(session: &Session, limit: Option<u32>) -> Result<Vec<Suspect>> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Merged {
     #[serde(flatten)]
-    pub client: db::client::Client,
+    pub client: crate::domain::client::Client,
     pub merged_from: i64,
     pub contracts_moved: usize,
     pub interactions_moved: usize,

@@ -10,7 +10,7 @@ use crate::db::{self, Tx};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::event::Event;
+pub use crate::domain::event::Event;
 
 #[derive(Debug, Default)]
 pub struct ListFilter {
@@ -101,7 +101,7 @@ impl EventInput {
     }
 }
 
-pub(crate) fn merge(mut f: db::event::Fields, input: &EventInput) -> Result<db::event::Fields> {
+pub(crate) fn merge(mut f: crate::domain::event::Fields, input: &EventInput) -> Result<crate::domain::event::Fields> {
     let now = Utc::now();
     if let Some(n) = &input.name {
         f.name = validate::text("name", n, 200)?;
@@ -182,8 +182,8 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
 }
 
 /// The fields of an event not yet described.
-pub(crate) fn blank() -> db::event::Fields {
-    db::event::Fields {
+pub(crate) fn blank() -> crate::domain::event::Fields {
+    crate::domain::event::Fields {
         name: String::new(),
         starts_at: String::new(),
         ends_at: String::new(),
@@ -198,8 +198,8 @@ fn reload(tx: &Tx, id: i64) -> Result<Event> {
     db::event::get(tx, id)?.ok_or_else(|| Error::internal("event vanished inside its own transaction"))
 }
 
-pub(crate) fn fields_of(e: &Event) -> db::event::Fields {
-    db::event::Fields {
+pub(crate) fn fields_of(e: &Event) -> crate::domain::event::Fields {
+    crate::domain::event::Fields {
         name: e.name.clone(),
         starts_at: e.starts_at.clone(),
         ends_at: e.ends_at.clone(),
@@ -245,7 +245,7 @@ pub fn assign(session: &Session, key: &str, support: Option<&str>) -> Result<Eve
     let before = refs::event(session.db(), key)?;
     let support_id =
         support.map(|u| refs::staff(session.db(), "support", u, Some("support"))).transpose()?.map(|u| u.id);
-    let fields = db::event::Fields { support_contact_id: support_id, ..fields_of(&before) };
+    let fields = crate::domain::event::Fields { support_contact_id: support_id, ..fields_of(&before) };
     let now = time::format_utc(Utc::now());
     grant.write(|tx| {
         db::event::update(tx, before.id, &fields, &now)?;

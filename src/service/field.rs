@@ -10,7 +10,7 @@ use crate::domain::profile::{self, FieldDef, FieldKind, FieldOrigin};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::population::FieldRow;
+pub use crate::domain::population::FieldRow;
 
 pub fn list(session: &Session) -> Result<Vec<FieldRow>> {
     session.require(Permission::FieldRead)?;

@@ -7,13 +7,13 @@ use serde::Serialize;
 use super::authz::Session;
 use super::refs;
 use crate::db;
-use crate::db::client::Client;
+use crate::domain::client::Client;
 use crate::domain::profile::GroupKind;
 use crate::domain::segment::{self, Check, Column, Lit, Plan};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::population::{Group, Segment};
+pub use crate::domain::population::{Group, Segment};
 
 pub fn list(session: &Session) -> Result<Vec<Group>> {
     session.require(Permission::GroupRead)?;

@@ -11,7 +11,7 @@ use crate::domain::{Permission, time};
 use crate::mail::{self, Outgoing, Smtp, SmtpSettings};
 use crate::{Error, Result};
 
-pub use db::outbox::Mail;
+pub use crate::domain::outbox::Mail;
 
 /// A notification to queue.
 pub struct Draft {

@@ -10,7 +10,7 @@ use crate::domain::permission::CLIENT_ROLE;
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::project::Project;
+pub use crate::domain::project::Project;
 
 /// The projects this user may see: all for staff with `project:read:any`, granted ones for
 /// client accounts.

@@ -16,7 +16,7 @@ pub fn id(entity: &str, key: &str) -> Result<i64> {
     as_id(key).ok_or_else(|| Error::invalid(entity, format!("`{key}` is not an id (a positive integer)")))
 }
 
-pub fn client(r: &impl Read, key: &str) -> Result<db::client::Client> {
+pub fn client(r: &impl Read, key: &str) -> Result<crate::domain::client::Client> {
     let found = match as_id(key) {
         Some(id) => db::client::get(r, id)?,
         None => db::client::find_by_email(r, key)?,
@@ -24,7 +24,7 @@ pub fn client(r: &impl Read, key: &str) -> Result<db::client::Client> {
     found.ok_or_else(|| Error::not_found("client", key.trim()))
 }
 
-pub fn company(r: &impl Read, key: &str) -> Result<db::company::Company> {
+pub fn company(r: &impl Read, key: &str) -> Result<crate::domain::company::Company> {
     let found = match as_id(key) {
         Some(id) => db::company::get(r, id)?,
         None => db::company::find_by_name(r, key)?,
@@ -32,31 +32,31 @@ pub fn company(r: &impl Read, key: &str) -> Result<db::company::Company> {
     found.ok_or_else(|| Error::not_found("company", key.trim()))
 }
 
-pub fn contract(r: &impl Read, key: &str) -> Result<db::contract::Contract> {
+pub fn contract(r: &impl Read, key: &str) -> Result<crate::domain::contract::Contract> {
     db::contract::get(r, id("contract", key)?)?.ok_or_else(|| Error::not_found("contract", key.trim()))
 }
 
-pub fn event(r: &impl Read, key: &str) -> Result<db::event::Event> {
+pub fn event(r: &impl Read, key: &str) -> Result<crate::domain::event::Event> {
     db::event::get(r, id("event", key)?)?.ok_or_else(|| Error::not_found("event", key.trim()))
 }
 
 /// A group by exact name, or by id when no group has that name.
-pub fn group(r: &impl Read, key: &str) -> Result<db::population::Group> {
+pub fn group(r: &impl Read, key: &str) -> Result<crate::domain::population::Group> {
     db::population::group(r, key, as_id(key))?.ok_or_else(|| Error::not_found("group", key.trim()))
 }
 
 /// A saved segment by exact name, or by id when no segment has that name.
-pub fn segment(r: &impl Read, key: &str) -> Result<db::population::Segment> {
+pub fn segment(r: &impl Read, key: &str) -> Result<crate::domain::population::Segment> {
     db::population::segment(r, key, as_id(key))?.ok_or_else(|| Error::not_found("segment", key.trim()))
 }
 
 /// A custom field by key.
-pub fn field(r: &impl Read, key: &str) -> Result<db::population::FieldRow> {
+pub fn field(r: &impl Read, key: &str) -> Result<crate::domain::population::FieldRow> {
     db::population::field(r, key)?.ok_or_else(|| Error::not_found("field", key.trim()))
 }
 
 /// An active collaborator named in a field; `role`, when given, must be one of theirs.
-pub fn staff(r: &impl Read, field: &str, username: &str, role: Option<&str>) -> Result<db::user::User> {
+pub fn staff(r: &impl Read, field: &str, username: &str, role: Option<&str>) -> Result<crate::domain::user::User> {
     let user = db::user::find_by_username(r, username)?
         .filter(|u| u.active)
         .ok_or_else(|| Error::invalid(field, format!("there is no active user `{}`", username.trim())))?;

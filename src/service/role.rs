@@ -10,7 +10,7 @@ use crate::domain::permission::ADMIN_ROLE;
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
-pub use db::role::Role;
+pub use crate::domain::role::Role;
 
 /// A role with the active users who hold it.
 #[derive(Debug, Clone, Serialize)]
@@ -96,7 +96,7 @@ pub fn change_permissions(session: &Session, name: &str, permissions: &[String],
 }
 
 /// Gives a role to a user (`user:update`; `role:manage` too for admin and custom roles).
-pub fn assign(session: &Session, role: &str, username: &str) -> Result<db::user::User> {
+pub fn assign(session: &Session, role: &str, username: &str) -> Result<crate::domain::user::User> {
     let grant = session.require(Permission::UserUpdate)?;
     let role = role_for_assignment(session, role)?;
     let before = find(session, username)?;
@@ -114,7 +114,7 @@ pub fn assign(session: &Session, role: &str, username: &str) -> Result<db::user:
 }
 
 /// Takes a role from a user; the last active admin keeps theirs.
-pub fn unassign(session: &Session, role: &str, username: &str) -> Result<db::user::User> {
+pub fn unassign(session: &Session, role: &str, username: &str) -> Result<crate::domain::user::User> {
     let grant = session.require(Permission::UserUpdate)?;
     let role = role_for_assignment(session, role)?;
     let before = find(session, username)?;

@@ -4,8 +4,8 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::authz::{Actor, audit_as, system_key};
-use crate::db::audit::Outcome;
 use crate::db::{self, Db};
+use crate::domain::audit::Outcome;
 use crate::domain::permission::ADMIN_ROLE;
 use crate::domain::{time, validate};
 use crate::secrets::Secret;
@@ -20,7 +20,7 @@ pub struct NewAdmin {
 }
 
 /// Creates the first admin. Refused on a database that already has users.
-pub fn init(db: &Db, admin: NewAdmin) -> Result<db::user::User> {
+pub fn init(db: &Db, admin: NewAdmin) -> Result<crate::domain::user::User> {
     let username = validate::username(&admin.username)?;
     let email = validate::email("email", &admin.email)?;
     let full_name = validate::text("name", &admin.full_name, 200)?;
@@ -244,7 +244,7 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
     let company = |name: &str, size: &str, industry: &str, btype: &str, country: &str, owner: i64| -> Result<i64> {
         db::company::insert(
             tx,
-            &db::company::Fields {
+            &crate::domain::company::Fields {
                 name: name.into(),
                 size: Some(size.into()),
                 industry: Some(industry.into()),
@@ -281,12 +281,12 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
         };
         db::client::insert(
             tx,
-            &db::client::Fields {
+            &crate::domain::client::Fields {
                 phone,
                 phone_digits: digits,
                 company_id: company,
                 last_contact_at: last.map(at).transpose()?,
-                ..db::client::Fields::new(name.into(), email.into(), Some(sales), at(first)?)
+                ..crate::domain::client::Fields::new(name.into(), email.into(), Some(sales), at(first)?)
             },
             stage,
             sales,
@@ -364,7 +364,7 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
     let contract = |id: Option<i64>, client: i64, total: i64, due: i64, signed: bool| -> Result<i64> {
         db::contract::insert(
             tx,
-            &db::contract::Fields {
+            &crate::domain::contract::Fields {
                 id,
                 client_id: client,
                 total,
@@ -394,7 +394,7 @@ fn demo_crm(tx: &db::Tx, now: &str) -> Result<()> {
             tx,
             Some(id),
             contract,
-            &db::event::Fields {
+            &crate::domain::event::Fields {
                 name: name.into(),
                 starts_at: at(start)?,
                 ends_at: at(end)?,

@@ -14,7 +14,7 @@ use crate::domain::{Permission, time};
 use crate::mail::{SmtpSettings, html_escape};
 use crate::{Error, Result};
 
-pub use db::sla::PolicyRow;
+pub use crate::domain::sla_policy::PolicyRow;
 
 pub const TYPES: [&str; 3] = ["urgent", "maintenance", "evolution"];
 
@@ -113,7 +113,7 @@ pub fn set_policy(session: &Session, kind: &str, input: &PolicyInput) -> Result<
     })
 }
 
-fn timeline(d: &db::ticket::ClockData) -> Result<Timeline> {
+fn timeline(d: &crate::domain::ticket::ClockData) -> Result<Timeline> {
     Ok(Timeline {
         created: time::parse_stored(&d.created_at)?,
         first_response: d.first_response_at.as_deref().map(time::parse_stored).transpose()?,

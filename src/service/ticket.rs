@@ -24,7 +24,7 @@ use crate::mail::{SmtpSettings, html_escape};
 use crate::secrets::hex;
 use crate::{Error, Result};
 
-pub use db::ticket::{AttachmentInfo, Change, Message, Ticket};
+pub use crate::domain::ticket::{AttachmentInfo, Change, Message, Ticket};
 
 pub const STATUSES: [&str; 5] = ["open", "in_progress", "waiting_client", "resolved", "closed"];
 

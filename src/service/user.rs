@@ -10,7 +10,7 @@ use crate::secrets::Secret;
 use crate::service::auth;
 use crate::{Error, Result};
 
-pub use db::user::User;
+pub use crate::domain::user::User;
 
 #[derive(Debug, Default)]
 pub struct ListFilter {
@@ -109,7 +109,7 @@ pub fn create(session: &Session, input: NewUser) -> Result<User> {
 
 /// Looks up a role for giving it to someone. Handing out `admin` or a custom role (which may
 /// hold any permission) needs `role:manage`: managers create staff, not administrators.
-pub(super) fn role_for_assignment(session: &Session, name: &str) -> Result<db::role::Role> {
+pub(super) fn role_for_assignment(session: &Session, name: &str) -> Result<crate::domain::role::Role> {
     let role = db::role::find(session.db(), name.trim())?.ok_or_else(|| {
         let known = db::role::list(session.db())
             .map(|rs| rs.into_iter().map(|r| r.name).collect::<Vec<_>>().join(", "))

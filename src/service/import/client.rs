@@ -204,9 +204,9 @@ fn apply_row(
             return Err(cannot_assign());
         }
         let input = ClientInput { sales_contact: named_contact.filter(|_| ctx.may_assign), ..input };
-        let base = db::client::Fields {
+        let base = crate::domain::client::Fields {
             company_id,
-            ..db::client::Fields::new(name, email.clone(), ctx.owner, ctx.stamp.into())
+            ..crate::domain::client::Fields::new(name, email.clone(), ctx.owner, ctx.stamp.into())
         };
         let fields = client::merge(session, base, &ClientInput { email: Some(email), ..input }, ctx.registry, ctx.now)?;
         client::check_mandatory(&fields, ctx.registry)?;

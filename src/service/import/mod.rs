@@ -27,27 +27,7 @@ pub use records::{
     import_contracts, import_events,
 };
 
-/// What to do with a row whose record already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnDuplicate {
-    /// Leave the existing record alone.
-    Skip,
-    /// Update the existing record with the row's non-empty values.
-    Update,
-    /// Reject the row.
-    Error,
-}
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub dry_run: bool,
-    pub on_duplicate: OnDuplicate,
-    /// Header in the file (any case) → column name.
-    pub mapping: HashMap<String, String>,
-    /// Put every client of the file in this group (created as `imported` when new).
-    pub group: Option<String>,
-}
+pub use crate::domain::import::{OnDuplicate, Options};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Rejected {

@@ -1,0 +1,27 @@
+//! The e-mail outbox: a message as queued and delivered.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub text_body: String,
+    #[serde(skip)]
+    pub html_body: String,
+    pub message_id: String,
+    #[serde(skip)]
+    pub in_reply_to: Option<String>,
+    #[serde(skip)]
+    pub references: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
