@@ -1,5 +1,7 @@
-//! One error type for the whole library. Every failure carries a [`ErrorKind`], and `main` maps
-//! kinds to the exit codes of the CLI contract, so scripts can tell "denied" from "missing".
+//! One error type for the whole library. Every failure carries an [`ErrorKind`]; each entry
+//! point maps kinds to its own answers (the CLI to exit codes in `cli::exit_code`, a server to
+//! HTTP statuses), so a caller can tell "denied" from "missing". The library itself knows
+//! nothing of terminals or processes.
 
 use std::fmt;
 
@@ -22,31 +24,6 @@ pub enum ErrorKind {
     Conflict,
     /// An external service (SMTP…) failed; the work is queued.
     External,
-    /// `rolo ticket sla check`: at least one clock at risk (exit 10).
-    SlaAtRisk,
-    /// `rolo ticket sla check`: at least one clock breached (exit 11).
-    SlaBreached,
-    /// stdout was closed by the reader (`rolo … | head`): not a failure.
-    BrokenPipe,
-}
-
-impl ErrorKind {
-    /// The process exit code of `CLI.md`.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            ErrorKind::BrokenPipe => 0,
-            ErrorKind::Internal => 1,
-            ErrorKind::Usage => 2,
-            ErrorKind::Invalid => 3,
-            ErrorKind::Auth => 4,
-            ErrorKind::Denied => 5,
-            ErrorKind::NotFound => 6,
-            ErrorKind::Conflict => 7,
-            ErrorKind::External => 8,
-            ErrorKind::SlaAtRisk => 10,
-            ErrorKind::SlaBreached => 11,
-        }
-    }
 }
 
 /// The longest message an error carries: one that quotes a huge input is cut, so a user gets
@@ -144,11 +121,23 @@ impl std::error::Error for Error {
     }
 }
 
+impl Error {
+    /// Whether this error comes from writing to a reader that went away (`rolo … | head`),
+    /// which a command line treats as the end of its output, not as a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return true;
+            }
+            cause = c.source();
+        }
+        false
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Error::new(ErrorKind::BrokenPipe, "broken pipe");
-        }
         Error::internal("i/o error").with_source(e)
     }
 }

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     }
     let reporting = config.sentry_dsn.is_some();
     match catch_unwind(AssertUnwindSafe(|| cli::run(cli, config))) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => fail(&e, reporting),
         Err(_) => {
             // The panic hook has printed the message and Sentry has captured it.
@@ -37,14 +37,9 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &Error, reporting: bool) -> ExitCode {
-    match e.kind() {
-        ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-        // Not failures: the report is on stdout, the summary here.
-        ErrorKind::SlaAtRisk | ErrorKind::SlaBreached => {
-            eprintln!("{e}");
-            return ExitCode::from(e.kind().exit_code());
-        }
-        _ => {}
+    // The reader went away (`rolo … | head`): the output simply ended.
+    if e.is_broken_pipe() {
+        return ExitCode::SUCCESS;
     }
     eprintln!("error: {e}");
     let mut cause = std::error::Error::source(e);
@@ -55,5 +50,5 @@ fn fail(e: &Error, reporting: bool) -> ExitCode {
     if e.kind() == ErrorKind::Internal && reporting {
         telemetry::capture(e);
     }
-    ExitCode::from(e.kind().exit_code())
+    ExitCode::from(cli::exit_code(e.kind()))
 }

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -37,15 +37,20 @@ impl<T> fmt::Debug for Secret<T> {
 }
 
 /// The pair of tokens a login yields, as kept by a store.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// `Secret` does not implement `Serialize`, so no record that holds one can be written out by
+/// accident (an audit entry, a JSON answer); the stores write this pair on purpose, through
+/// [`StoredTokens::to_json`].
+#[derive(Clone, Debug, Deserialize)]
 pub struct StoredTokens {
     pub access: Secret<String>,
     pub refresh: Secret<String>,
 }
 
-impl Serialize for Secret<String> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+impl StoredTokens {
+    /// The stored form: a small JSON object, for the keyring entry or the 0600 file.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"access": self.access.expose(), "refresh": self.refresh.expose()}).to_string()
     }
 }
 
@@ -124,7 +129,7 @@ impl TokenStore for KeyringStore {
     }
 
     fn save(&self, tokens: &StoredTokens) -> Result<()> {
-        let json = serde_json::to_string(tokens)?;
+        let json = tokens.to_json();
         self.entry().and_then(|e| e.set_password(&json)).map_err(keyring_error)
     }
 
@@ -169,7 +174,7 @@ impl TokenStore for FileStore {
         let tmp = self.path.with_extension("token.tmp");
         let _ = fs::remove_file(&tmp);
         let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        f.write_all(serde_json::to_string(tokens)?.as_bytes())?;
+        f.write_all(tokens.to_json().as_bytes())?;
         f.sync_all()?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
         fs::rename(&tmp, &self.path)?;
@@ -186,6 +191,39 @@ impl TokenStore for FileStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// A store in memory, for tests of code that logs in and out without a keyring or files.
+#[derive(Default)]
+pub struct MemoryStore {
+    tokens: std::sync::Mutex<Option<StoredTokens>>,
+}
+
+impl MemoryStore {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<StoredTokens>> {
+        // A panic elsewhere cannot leave a token half-written: the value is replaced whole.
+        self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn load(&self) -> Result<Option<StoredTokens>> {
+        Ok(self.slot().clone())
+    }
+
+    fn save(&self, tokens: &StoredTokens) -> Result<()> {
+        *self.slot() = Some(tokens.clone());
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.slot() = None;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
     }
 }
 
@@ -231,6 +269,22 @@ mod tests {
         let t = StoredTokens { access: Secret::new("rolo_at_abc".into()), refresh: Secret::new("rolo_rt_def".into()) };
         let shown = format!("{t:?}");
         assert!(!shown.contains("abc") && !shown.contains("def"), "{shown}");
+    }
+
+    #[test]
+    fn every_store_round_trips_and_clears() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stores: Vec<Box<dyn TokenStore>> =
+            vec![Box::new(MemoryStore::default()), Box::new(FileStore::new(&dir.path().join("s"), "/x.db"))];
+        for store in stores {
+            assert!(store.load().expect("load").is_none());
+            let t = StoredTokens { access: Secret::new("a1".into()), refresh: Secret::new("r1".into()) };
+            store.save(&t).expect("save");
+            let back = store.load().expect("load").expect("saved");
+            assert_eq!((back.access.expose().as_str(), back.refresh.expose().as_str()), ("a1", "r1"));
+            store.clear().expect("clear");
+            assert!(store.load().expect("load").is_none(), "{}", store.describe());
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::secrets::{self, StoredTokens, TokenStore};
 use crate::service::{self, Session};
-use crate::{Result, telemetry};
+use crate::{ErrorKind, Result, telemetry};
 use output::{Format, Output};
 use prompt::Prompter;
 
@@ -130,14 +130,40 @@ impl Cli {
     }
 }
 
+/// The exit codes of the CLI contract (CLI.md), by error kind.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Internal => 1,
+        ErrorKind::Usage => 2,
+        ErrorKind::Invalid => 3,
+        ErrorKind::Auth => 4,
+        ErrorKind::Denied => 5,
+        ErrorKind::NotFound => 6,
+        ErrorKind::Conflict => 7,
+        ErrorKind::External => 8,
+    }
+}
+
+/// `rolo ticket sla check`: at least one clock at risk. Not a failure: a report for cron.
+pub const EXIT_SLA_AT_RISK: u8 = 10;
+/// `rolo ticket sla check`: at least one clock breached.
+pub const EXIT_SLA_BREACHED: u8 = 11;
+
 /// What every handler gets: configuration, the printer, and whether it may prompt.
 pub struct Ctx {
     pub config: Config,
     pub out: Output,
     pub prompt: Prompter,
+    /// The exit code of a command that succeeded but reports a state (SLA check).
+    exit: std::cell::Cell<u8>,
 }
 
 impl Ctx {
+    /// Ends a successful command with another exit code than 0 (SLA check).
+    pub fn set_exit(&self, code: u8) {
+        self.exit.set(code);
+    }
+
     pub fn open_db(&self) -> Result<Db> {
         Db::open(&self.config.db_path)
     }
@@ -228,20 +254,17 @@ impl Ctx {
         &self.config.db_path
     }
 
-    /// Delivers queued e-mail right after a command, with the short SMTP timeout. Failures
-    /// are warnings: the messages stay queued for `rolo mail outbox flush`.
+    /// Delivers queued e-mail right after a command, with the short SMTP timeout (the same
+    /// service call a server's background worker makes). Failures are warnings: the messages
+    /// stay queued for `rolo mail outbox flush`.
     pub fn deliver_mail(&self, db: &Db) {
-        if self.config.smtp.url.is_none() {
-            if let Ok(q) = crate::db::outbox::list(db, Some("queued"), Some(1))
-                && !q.is_empty()
-            {
-                self.out.warn("e-mail is queued but no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)");
+        match service::mail::deliver_pending(db, &self.config.smtp) {
+            Ok(service::mail::Pending::NoServer { queued: true }) => {
+                self.out.warn("e-mail is queued but no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)")
             }
-            return;
-        }
-        match service::mail::deliver_due(db, &self.config.smtp, 100, false) {
-            Ok(r) if r.errors.is_empty() => {}
-            Ok(r) => self.out.warn(format!(
+            Ok(service::mail::Pending::NoServer { queued: false }) => {}
+            Ok(service::mail::Pending::Delivered(r)) if r.errors.is_empty() => {}
+            Ok(service::mail::Pending::Delivered(r)) => self.out.warn(format!(
                 "{} e-mail(s) could not be delivered and stay queued ({}); `rolo mail outbox flush` retries",
                 r.deferred + r.failed,
                 r.errors.first().map(String::as_str).unwrap_or("")
@@ -255,25 +278,31 @@ impl Ctx {
     }
 }
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli, config: Config) -> Result<()> {
+/// Runs one parsed command line; returns the exit code of a success (0, or 10/11 for an SLA
+/// check that found clocks at risk or breached).
+pub fn run(cli: Cli, config: Config) -> Result<u8> {
     let g = &cli.globals;
     let format = if g.json { Format::Json } else { g.format.unwrap_or(Format::Table) };
     let prompt = Prompter::detect(g.no_input, config.env.no_input, config.env.ci);
-    let ctx = Ctx { out: Output::new(format, g.quiet, config.env.no_color), prompt, config };
-    match cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Login(args) => auth::login(&ctx, args),
-        Command::Logout => auth::logout(&ctx),
-        Command::Whoami => auth::whoami(&ctx),
-        Command::Client(cmd) => client::run(&ctx, cmd),
-        Command::Contract(cmd) => contract::run(&ctx, cmd),
-        Command::Event(cmd) => event::run(&ctx, cmd),
-        Command::Ticket(cmd) => ticket::run(&ctx, cmd),
-        Command::Mail(cmd) => mail::run(&ctx, cmd),
-        Command::User(cmd) => user::run(&ctx, cmd),
-        Command::Audit(cmd) => audit::run(&ctx, cmd),
-        Command::Backup(cmd) => backup::run(&ctx, cmd),
+    let ctx = Ctx { out: Output::new(format, g.quiet, config.env.no_color), prompt, config, exit: 0.into() };
+    dispatch(&ctx, cli.command)?;
+    Ok(ctx.exit.get())
+}
+
+fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Login(args) => auth::login(ctx, args),
+        Command::Logout => auth::logout(ctx),
+        Command::Whoami => auth::whoami(ctx),
+        Command::Client(cmd) => client::run(ctx, cmd),
+        Command::Contract(cmd) => contract::run(ctx, cmd),
+        Command::Event(cmd) => event::run(ctx, cmd),
+        Command::Ticket(cmd) => ticket::run(ctx, cmd),
+        Command::Mail(cmd) => mail::run(ctx, cmd),
+        Command::User(cmd) => user::run(ctx, cmd),
+        Command::Audit(cmd) => audit::run(ctx, cmd),
+        Command::Backup(cmd) => backup::run(ctx, cmd),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "rolo", &mut buf);

@@ -55,6 +55,11 @@ impl Output {
         Some(bar)
     }
 
+    /// A summary that must reach cron even with `--quiet` (the SLA check's at-risk line).
+    pub fn notice(&self, message: impl AsRef<str>) {
+        eprintln!("{}", message.as_ref());
+    }
+
     /// A warning on stderr; shown even with `--quiet`.
     pub fn warn(&self, message: impl AsRef<str>) {
         eprintln!("warning: {}", message.as_ref());

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Ctx;
 use super::output::{new_table, when};
 use crate::service::{project, sla, ticket};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 const COLUMNS: &[&str] = &["id", "project", "type", "subject", "status", "assignee", "sla", "sla_deadline", "unread"];
 const PROJECT_COLUMNS: &[&str] = &["id", "name", "company", "open_tickets", "created_at"];
@@ -400,13 +400,15 @@ pub fn run(ctx: &Ctx, cmd: TicketCommand) -> Result<()> {
                     report.checked, report.at_risk, report.breached, report.notices_queued
                 );
                 if report.breached > 0 {
-                    Err(Error::new(ErrorKind::SlaBreached, summary))
+                    ctx.set_exit(super::EXIT_SLA_BREACHED);
+                    ctx.out.notice(summary);
                 } else if report.at_risk > 0 {
-                    Err(Error::new(ErrorKind::SlaAtRisk, summary))
+                    ctx.set_exit(super::EXIT_SLA_AT_RISK);
+                    ctx.out.notice(summary);
                 } else {
                     ctx.out.status(summary);
-                    Ok(())
                 }
+                Ok(())
             }
             SlaCommand::Recompute => {
                 let n = sla::recompute(&session)?;

@@ -63,7 +63,7 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Entry>> {
     let rows = stmt.query_map(params![f.actor, f.entity, f.action, f.since, limit], |row| {
         let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
             let s: Option<String> = row.get(i)?;
-            Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
+            s.map(|s| super::json_column(i, &s)).transpose()
         };
         Ok(Entry {
             id: row.get(0)?,
@@ -79,4 +79,23 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Entry>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    #[test]
+    fn a_damaged_json_column_is_an_error_not_a_null() {
+        let db = Db::open_in_memory().expect("db");
+        db.conn
+            .execute(
+                "INSERT INTO audit_log (at, action, entity, outcome, before) VALUES ('2026-01-01T00:00:00.000Z', 'x', 'y', 'ok', 'not json')",
+                [],
+            )
+            .expect("insert");
+        let e = list(&db, &Filter::default()).expect_err("damaged JSON must not read as null");
+        assert_eq!(e.kind(), crate::ErrorKind::Internal);
+    }
 }

@@ -9,8 +9,7 @@ use crate::Result;
 use crate::domain::client::{Client, Fields, StageChange};
 
 fn profile_of(text: &str) -> rusqlite::Result<Map<String, Value>> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+    super::json_column(15, text)
 }
 
 macro_rules! select {

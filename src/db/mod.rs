@@ -13,6 +13,7 @@ mod migrate;
 pub mod outbox;
 #[cfg(test)]
 mod plans;
+pub mod pool;
 pub mod population;
 pub mod project;
 pub mod query;
@@ -103,6 +104,16 @@ impl Db {
         Ok(db)
     }
 
+    /// Opens one more connection to a database whose schema was already checked (by a
+    /// [`pool::Pool`]): configured, not migrated.
+    fn open_configured(path: &Path) -> Result<Db> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let db = Db { conn, path: path.to_path_buf() };
+        db.configure()?;
+        Ok(db)
+    }
+
     /// An in-memory database, for tests of the service layer.
     pub fn open_in_memory() -> Result<Db> {
         let db = Db { conn: Connection::open_in_memory()?, path: PathBuf::from(":memory:") };
@@ -158,6 +169,64 @@ impl Db {
         Ok(value)
     }
 
+    /// A copy of this database in memory (SQLite's backup API), for tests that run many cases
+    /// on one prepared state.
+    #[cfg(test)]
+    pub fn copy_in_memory(&self) -> Result<Db> {
+        let mut conn = Connection::open_in_memory()?;
+        rusqlite::backup::Backup::new(&self.conn, &mut conn)?.run_to_completion(1 << 20, Duration::ZERO, None)?;
+        let db = Db { conn, path: PathBuf::from(":memory:") };
+        db.configure()?;
+        Ok(db)
+    }
+
+    /// A copy of this database in a file (for tests of file operations such as backups).
+    #[cfg(test)]
+    pub fn copy_to_file(&self, path: &Path) -> Result<Db> {
+        self.conn.backup(rusqlite::MAIN_DB, path, None::<fn(rusqlite::backup::Progress)>)?;
+        Db::open(path)
+    }
+
+    /// Every row of every table but the audit log, as text: "nothing changed" is equality.
+    #[cfg(test)]
+    pub fn dump(&self) -> Result<String> {
+        let mut tables: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit_log') ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        tables.sort();
+        let mut out = String::new();
+        for t in tables {
+            // Table names come from sqlite_master, not from input.
+            let mut stmt = self.conn.prepare(&["SELECT * FROM \"", &t, "\" ORDER BY 1"].concat())?;
+            let n = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| row.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                    .collect::<rusqlite::Result<_>>()?;
+                out.push_str(&t);
+                out.push_str(": ");
+                out.push_str(&cells.join(" | "));
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many audit entries have this outcome (`ok`, `denied`, `failed`).
+    #[cfg(test)]
+    pub fn audit_count(&self, outcome: &str) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM audit_log WHERE outcome = ?1", [outcome], |r| r.get(0))?)
+    }
+
+    /// Runs raw SQL, for tests that prepare states no command makes (a failed outbox row).
+    #[cfg(test)]
+    pub fn exec_for_test(&self, sql: &str) -> Result<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
     /// Reads a value from the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
@@ -192,6 +261,13 @@ pub(crate) fn stream<T>(
         n += 1;
     }
     Ok(n)
+}
+
+/// Reads a JSON column. Text that is not JSON is an error naming the column, never a silent
+/// `null`: a damaged audit entry or calendar must be seen, not papered over.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into()))
 }
 
 /// Maps a UNIQUE violation to a conflict that names what clashed; other errors pass through.

@@ -13,7 +13,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PolicyRow> {
         first_response_minutes: r.get(1)?,
         resolution_minutes: r.get(2)?,
         warn_percent: r.get(3)?,
-        calendar: serde_json::from_str(&cal).unwrap_or(serde_json::Value::Null),
+        calendar: super::json_column(4, &cal)?,
         updated_at: r.get(5)?,
     })
 }

@@ -33,3 +33,12 @@ impl Outcome {
         }
     }
 }
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<String>,
+    pub limit: Option<u32>,
+}

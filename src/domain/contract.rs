@@ -32,3 +32,38 @@ pub struct Fields {
     pub currency: String,
     pub signed_at: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContractDetail {
+    #[serde(flatten)]
+    pub contract: Contract,
+    pub events: Vec<crate::domain::event::Event>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ListFilter {
+    pub signed: Option<bool>,
+    pub unpaid: bool,
+    pub mine: bool,
+    pub client: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct NewContract {
+    /// Keep a number from another system (the spreadsheet's "Contract ID").
+    pub id: Option<i64>,
+    pub client: String,
+    pub total: String,
+    pub due: Option<String>,
+    pub currency: Option<String>,
+    pub signed: bool,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ContractPatch {
+    pub total: Option<String>,
+    pub due: Option<String>,
+    pub currency: Option<String>,
+    pub signed: Option<bool>,
+}

@@ -25,3 +25,12 @@ pub struct Mail {
     pub created_at: String,
     pub sent_at: Option<String>,
 }
+
+/// What a delivery run did.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Delivery {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+    pub errors: Vec<String>,
+}

@@ -11,3 +11,11 @@ pub struct Role {
     pub permissions: Vec<String>,
     pub users: i64,
 }
+
+/// A role with the active users who hold it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleDetail {
+    #[serde(flatten)]
+    pub role: Role,
+    pub holders: Vec<String>,
+}

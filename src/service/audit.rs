@@ -8,15 +8,7 @@ use crate::db;
 use crate::domain::{Permission, time};
 
 pub use crate::domain::audit::Entry;
-
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub actor: Option<String>,
-    pub entity: Option<String>,
-    pub action: Option<String>,
-    pub since: Option<String>,
-    pub limit: Option<u32>,
-}
+pub use crate::domain::audit::Filter;
 
 pub fn list(session: &Session, f: &Filter) -> Result<Vec<Entry>> {
     session.require(Permission::AuditRead)?;

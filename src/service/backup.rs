@@ -8,11 +8,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::authz::{Session, audit_as};
 use crate::db::{self, Db};
 use crate::domain::audit::Outcome;
+pub use crate::domain::backup::{BackupFile, Created, Restored, Verified};
 use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
@@ -21,29 +21,6 @@ use crate::{Error, Result};
 pub struct Settings {
     pub dir: PathBuf,
     pub keep: Option<usize>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BackupFile {
-    pub name: String,
-    pub path: String,
-    pub size_bytes: u64,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Created {
-    #[serde(flatten)]
-    pub file: BackupFile,
-    pub rotated_out: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Verified {
-    pub path: String,
-    pub integrity: String,
-    pub schema_version: i64,
-    pub users: i64,
 }
 
 const PREFIX: &str = "rolo-";
@@ -196,13 +173,6 @@ pub fn verify(session: &Session, settings: &Settings, file: Option<&Path>) -> Re
             .ok_or_else(|| Error::not_found("backup", format!("in {}", settings.dir.display())))?,
     };
     check(&path)
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Restored {
-    pub restored_from: String,
-    pub safety_backup: String,
-    pub schema_version: i64,
 }
 
 /// Replaces the database with a verified backup, after a safety backup of the current state.

@@ -1,45 +1,19 @@
 //! Clients (contact persons): their card, lifecycle stage, interactions. A user who creates a
 //! client becomes its sales contact; "own" means "I am the sales contact".
 
-use std::collections::BTreeMap;
-
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
 use super::authz::{Grant, Session};
 use super::{company, refs};
 use crate::db::{self, Tx};
 use crate::domain::crm::{InteractionKind, Stage, phone};
-use crate::domain::profile::{self, Consent, FieldDef};
+use crate::domain::profile::{Consent, FieldDef};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::client::{Client, StageChange};
+pub use crate::domain::client::{ClientDetail, ClientInput, InteractionFilter, ListFilter, NewInteraction};
 pub use crate::domain::interaction::Interaction;
-
-/// A client with what a person wants at a glance.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientDetail {
-    #[serde(flatten)]
-    pub client: Client,
-    pub contracts: Vec<crate::domain::contract::Contract>,
-    pub interactions: Vec<Interaction>,
-    pub stage_history: Vec<StageChange>,
-    pub groups: Vec<String>,
-    /// The field registry, so the card shows every field with its label.
-    #[serde(skip)]
-    pub fields: Vec<FieldDef>,
-}
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub mine: bool,
-    pub stage: Option<String>,
-    pub company: Option<String>,
-    pub sales: Option<String>,
-    pub search: Option<String>,
-    pub limit: Option<u32>,
-}
 
 pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Client>> {
     session.require(Permission::ClientRead)?;
@@ -92,56 +66,6 @@ pub fn show(session: &Session, key: &str) -> Result<ClientDetail> {
     let groups = db::population::groups_of(db, client.id)?;
     let fields = db::population::fields(db)?;
     Ok(ClientDetail { client, contracts, interactions, stage_history, groups, fields })
-}
-
-/// What a person may set on a client. `None` leaves a field alone; an empty string clears an
-/// optional one (phone, company, last contact).
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientInput {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub sales_contact: Option<String>,
-    pub stage: Option<String>,
-    pub first_contact: Option<String>,
-    pub last_contact: Option<String>,
-    /// Marketing consent: unknown, granted or withdrawn.
-    pub consent: Option<String>,
-    /// Custom field values by key, as typed; an empty value clears the field.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, String>,
-}
-
-impl ClientInput {
-    pub fn from_client(c: &Client) -> Self {
-        ClientInput {
-            name: Some(c.full_name.clone()),
-            email: Some(c.email.clone()),
-            phone: c.phone.clone(),
-            company: c.company.clone(),
-            sales_contact: c.sales_contact.clone(),
-            stage: Some(c.stage.clone()),
-            first_contact: Some(c.first_contact_at.clone()),
-            last_contact: c.last_contact_at.clone(),
-            consent: Some(c.consent.clone()),
-            fields: c.fields.iter().map(|(k, v)| (k.clone(), profile::display(v))).collect(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.email.is_none()
-            && self.phone.is_none()
-            && self.company.is_none()
-            && self.sales_contact.is_none()
-            && self.stage.is_none()
-            && self.first_contact.is_none()
-            && self.last_contact.is_none()
-            && self.consent.is_none()
-            && self.fields.is_empty()
-    }
 }
 
 /// The company named on a client: an existing one, or one to create in the same transaction
@@ -381,14 +305,6 @@ pub fn delete(session: &Session, key: &str) -> Result<Client> {
     })
 }
 
-#[derive(Debug)]
-pub struct NewInteraction {
-    pub client: String,
-    pub kind: String,
-    pub at: Option<String>,
-    pub notes: String,
-}
-
 /// Logs an interaction; the client's "last contact" moves forward to it.
 pub fn add_interaction(session: &Session, input: &NewInteraction) -> Result<Interaction> {
     let grant = session.require(Permission::InteractionCreate)?;
@@ -409,14 +325,6 @@ pub fn add_interaction(session: &Session, input: &NewInteraction) -> Result<Inte
         grant.audit(tx, "interaction.create", "interaction", Some(id), None, Some(&created))?;
         Ok(created)
     })
-}
-
-#[derive(Debug, Default)]
-pub struct InteractionFilter {
-    pub client: Option<String>,
-    pub mine: bool,
-    pub kind: Option<String>,
-    pub limit: Option<u32>,
 }
 
 pub fn list_interactions(session: &Session, f: &InteractionFilter) -> Result<Vec<Interaction>> {

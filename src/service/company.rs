@@ -1,7 +1,6 @@
 //! Companies: every field of seed 001, enums checked, the sales owner as the "own" scope.
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
 use super::authz::{Grant, Session};
 use super::refs;
@@ -11,56 +10,7 @@ use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::company::Company;
-
-/// What a person may set on a company. `None` leaves a field alone; an empty string clears it.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyInput {
-    pub name: Option<String>,
-    pub logo: Option<String>,
-    pub size: Option<String>,
-    pub industry: Option<String>,
-    pub business_type: Option<String>,
-    pub country: Option<String>,
-    pub website: Option<String>,
-    pub time_zone: Option<String>,
-    pub total_income: Option<String>,
-    pub currency: Option<String>,
-    pub sales_owner: Option<String>,
-}
-
-impl CompanyInput {
-    /// The current values, for editing in `$EDITOR`.
-    pub fn from_company(c: &Company) -> Self {
-        CompanyInput {
-            name: Some(c.name.clone()),
-            logo: c.logo.clone(),
-            size: c.size.clone(),
-            industry: c.industry.clone(),
-            business_type: c.business_type.clone(),
-            country: c.country.clone(),
-            website: c.website.clone(),
-            time_zone: c.time_zone.clone(),
-            total_income: c.total_income.clone(),
-            currency: Some(c.currency.clone()),
-            sales_owner: c.sales_owner.clone(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.logo.is_none()
-            && self.size.is_none()
-            && self.industry.is_none()
-            && self.business_type.is_none()
-            && self.country.is_none()
-            && self.website.is_none()
-            && self.time_zone.is_none()
-            && self.total_income.is_none()
-            && self.currency.is_none()
-            && self.sales_owner.is_none()
-    }
-}
+pub use crate::domain::company::{CompanyInput, ListFilter};
 
 /// `Some("")` clears, `Some(x)` sets after `check`, `None` keeps `current`.
 fn apply<T>(current: Option<T>, given: &Option<String>, check: impl FnOnce(&str) -> Result<T>) -> Result<Option<T>> {
@@ -101,13 +51,6 @@ pub(crate) fn merge(
         refs::staff(session.db(), "sales owner", v, None).map(|u| u.id)
     })?;
     Ok(f)
-}
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub mine: bool,
-    pub search: Option<String>,
-    pub limit: Option<u32>,
 }
 
 pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Company>> {

@@ -1,7 +1,6 @@
 //! Contracts: created by management, updated by management or the client's sales contact.
 
 use chrono::Utc;
-use serde::Serialize;
 
 use super::authz::{Grant, Session};
 use super::refs;
@@ -11,22 +10,7 @@ use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::contract::Contract;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContractDetail {
-    #[serde(flatten)]
-    pub contract: Contract,
-    pub events: Vec<crate::domain::event::Event>,
-}
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub signed: Option<bool>,
-    pub unpaid: bool,
-    pub mine: bool,
-    pub client: Option<String>,
-    pub limit: Option<u32>,
-}
+pub use crate::domain::contract::{ContractDetail, ContractPatch, ListFilter, NewContract};
 
 pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Contract>> {
     session.require(Permission::ContractRead)?;
@@ -59,17 +43,6 @@ pub fn show(session: &Session, key: &str) -> Result<ContractDetail> {
         Vec::new()
     };
     Ok(ContractDetail { contract, events })
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct NewContract {
-    /// Keep a number from another system (the spreadsheet's "Contract ID").
-    pub id: Option<i64>,
-    pub client: String,
-    pub total: String,
-    pub due: Option<String>,
-    pub currency: Option<String>,
-    pub signed: bool,
 }
 
 fn amounts(total: &str, due: Option<&str>) -> Result<(i64, i64)> {
@@ -131,14 +104,6 @@ fn require_update<'s>(session: &'s Session, c: &Contract) -> Result<Grant<'s>> {
         "contract",
         Some(c.id),
     )
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct ContractPatch {
-    pub total: Option<String>,
-    pub due: Option<String>,
-    pub currency: Option<String>,
-    pub signed: Option<bool>,
 }
 
 pub fn update(session: &Session, id: &str, patch: &ContractPatch) -> Result<Contract> {

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use serde::Serialize;
 
 use super::authz::Session;
 use super::refs;
 use crate::db;
+pub use crate::domain::client::{Merged, Suspect};
 use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
@@ -44,18 +44,6 @@ pub(super) const WEBMAIL: &[&str] = &[
     "mail.ru",
     "web.de",
 ];
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Suspect {
-    pub keep_id: i64,
-    pub keep_name: String,
-    pub keep_email: String,
-    pub other_id: i64,
-    pub other_name: String,
-    pub other_email: String,
-    pub reason: String,
-    pub score: u8,
-}
 
 fn fold(c: char) -> char {
     match c {
@@ -159,15 +147,6 @@ pub fn dedupe(session: &Session, limit: Option<u32>) -> Result<Vec<Suspect>> {
         out.truncate(l as usize);
     }
     Ok(out)
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Merged {
-    #[serde(flatten)]
-    pub client: crate::domain::client::Client,
-    pub merged_from: i64,
-    pub contracts_moved: usize,
-    pub interactions_moved: usize,
 }
 
 /// Merges `drop` into `keep`: contracts, interactions, stage history and client accounts move;

@@ -2,7 +2,6 @@
 //! user by management, updated by management or the assigned support user.
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
 use super::authz::Session;
 use super::refs;
@@ -11,17 +10,7 @@ use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::event::Event;
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub no_support: bool,
-    pub mine: bool,
-    pub support: Option<String>,
-    pub contract: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub limit: Option<u32>,
-}
+pub use crate::domain::event::{EventInput, ListFilter, NewEvent};
 
 /// Everyone on staff reads events. Filtering for events with no support is for those who act
 /// on events (PERMISSIONS.md: not marketing).
@@ -67,40 +56,6 @@ pub fn show(session: &Session, key: &str) -> Result<Event> {
     refs::event(session.db(), key)
 }
 
-/// What a person may set on an event (`None` leaves it alone).
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    pub name: Option<String>,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub location: Option<String>,
-    pub attendees: Option<i64>,
-    pub notes: Option<String>,
-}
-
-impl EventInput {
-    pub fn from_event(e: &Event) -> Self {
-        EventInput {
-            name: Some(e.name.clone()),
-            start: Some(e.starts_at.clone()),
-            end: Some(e.ends_at.clone()),
-            location: Some(e.location.clone()),
-            attendees: Some(e.attendees),
-            notes: Some(e.notes.clone()),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.start.is_none()
-            && self.end.is_none()
-            && self.location.is_none()
-            && self.attendees.is_none()
-            && self.notes.is_none()
-    }
-}
-
 pub(crate) fn merge(mut f: crate::domain::event::Fields, input: &EventInput) -> Result<crate::domain::event::Fields> {
     let now = Utc::now();
     if let Some(n) = &input.name {
@@ -128,14 +83,6 @@ pub(crate) fn merge(mut f: crate::domain::event::Fields, input: &EventInput) -> 
         f.notes = validate::notes("notes", n, 10_000)?;
     }
     Ok(f)
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct NewEvent {
-    /// Keep a number from another system (the spreadsheet's "Event ID").
-    pub id: Option<i64>,
-    pub contract: String,
-    pub fields: EventInput,
 }
 
 /// Only the client's sales contact creates an event, and only on a signed contract.

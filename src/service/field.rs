@@ -10,6 +10,7 @@ use crate::domain::profile::{self, FieldDef, FieldKind, FieldOrigin};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
+pub use crate::domain::population::FieldInput;
 pub use crate::domain::population::FieldRow;
 
 pub fn list(session: &Session) -> Result<Vec<FieldRow>> {
@@ -20,19 +21,6 @@ pub fn list(session: &Session) -> Result<Vec<FieldRow>> {
 pub fn show(session: &Session, key: &str) -> Result<FieldRow> {
     session.require(Permission::FieldRead)?;
     refs::field(session.db(), key)
-}
-
-/// What a person may set on a field; `None` leaves it alone.
-#[derive(Debug, Default, Clone)]
-pub struct FieldInput {
-    pub label: Option<String>,
-    pub kind: Option<String>,
-    /// For `choice`: the accepted values, comma-separated.
-    pub choices: Option<String>,
-    pub mandatory: Option<bool>,
-    pub public: Option<bool>,
-    pub origin: Option<String>,
-    pub personal_data: Option<bool>,
 }
 
 fn choices(kind: FieldKind, given: &str) -> Result<Vec<String>> {

@@ -2,29 +2,21 @@
 //! groups when a list must stop moving).
 
 use chrono::Utc;
-use serde::Serialize;
 
 use super::authz::Session;
 use super::refs;
 use crate::db;
-use crate::domain::client::Client;
 use crate::domain::profile::GroupKind;
 use crate::domain::segment::{self, Check, Column, Lit, Plan};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::population::{Group, Segment};
+pub use crate::domain::population::{GroupDetail, Membership, SegmentResult};
 
 pub fn list(session: &Session) -> Result<Vec<Group>> {
     session.require(Permission::GroupRead)?;
     db::population::groups(session.db())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GroupDetail {
-    #[serde(flatten)]
-    pub group: Group,
-    pub clients: Vec<Client>,
 }
 
 /// A group and its members by name (needs `group:read` and `client:read`).
@@ -51,13 +43,6 @@ pub fn create(session: &Session, name: &str, kind: Option<&str>, description: Op
         grant.audit(tx, "group.create", "group", Some(id), None, Some(&g))?;
         Ok(g)
     })
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Membership {
-    pub group: String,
-    pub changed: usize,
-    pub unchanged: usize,
 }
 
 /// Adds clients (ids or e-mails) to a group, or with `add = false` removes them. All named
@@ -184,16 +169,6 @@ pub fn delete_segment(session: &Session, key: &str) -> Result<Segment> {
         grant.audit(tx, "segment.delete", "segment", Some(before.id), Some(&before), None)?;
         Ok(before.clone())
     })
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SegmentResult {
-    pub name: Option<String>,
-    pub filter: String,
-    pub count: i64,
-    /// Absent with `--count`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub clients: Option<Vec<Client>>,
 }
 
 /// Runs a saved segment (by name or id) or a filter typed on the spot: how many clients it

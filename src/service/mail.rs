@@ -3,7 +3,6 @@
 //! `rolo mail outbox` commands.
 
 use chrono::{Duration, Utc};
-use serde::Serialize;
 
 use super::authz::{Session, system_key};
 use crate::db::{self, Db, Tx};
@@ -11,6 +10,7 @@ use crate::domain::{Permission, time};
 use crate::mail::{self, Outgoing, Smtp, SmtpSettings};
 use crate::{Error, Result};
 
+pub use crate::domain::outbox::Delivery;
 pub use crate::domain::outbox::Mail;
 
 /// A notification to queue.
@@ -43,15 +43,6 @@ pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: &str) -> Result<i64
         },
         now,
     )
-}
-
-/// What a delivery run did.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Delivery {
-    pub sent: usize,
-    pub deferred: usize,
-    pub failed: usize,
-    pub errors: Vec<String>,
 }
 
 const MAX_ATTEMPTS: i64 = 10;
@@ -127,6 +118,24 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
         }
     }
     Ok(report)
+}
+
+/// What a delivery pass found: no SMTP server configured (and whether mail waits), or what it
+/// delivered.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    NoServer { queued: bool },
+    Delivered(Delivery),
+}
+
+/// The delivery pass that follows each command and that a server's background worker runs:
+/// up to 100 messages due now. Without an SMTP server it only says whether mail is waiting.
+pub fn deliver_pending(db: &Db, smtp: &SmtpSettings) -> Result<Pending> {
+    if smtp.url.is_none() {
+        let queued = !db::outbox::list(db, Some("queued"), Some(1))?.is_empty();
+        return Ok(Pending::NoServer { queued });
+    }
+    deliver_due(db, smtp, 100, false).map(Pending::Delivered)
 }
 
 pub fn list(session: &Session, status: Option<&str>, limit: Option<u32>) -> Result<Vec<Mail>> {

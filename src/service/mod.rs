@@ -24,4 +24,11 @@ pub mod sla;
 pub mod ticket;
 pub mod user;
 
+#[cfg(test)]
+mod matrix_tests;
+#[cfg(test)]
+pub mod testing;
+#[cfg(test)]
+mod thread_tests;
+
 pub use authz::{Actor, Grant, Session};

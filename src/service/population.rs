@@ -3,24 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
-
 use super::authz::Session;
 use super::dedupe::{WEBMAIL, dedupe, mailbox_key};
 use crate::Result;
 use crate::db;
 use crate::domain::Permission;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Suggestion {
-    pub domain: String,
-    pub suggested_name: String,
-    /// An existing company for this domain: its website's, or the one colleagues at the domain
-    /// already belong to.
-    pub existing_company: Option<String>,
-    pub clients: usize,
-    pub examples: Vec<String>,
-}
+pub use crate::domain::population::{Count, Stats, Suggestion};
 
 /// "acme-evenements.be" → "Acme Evenements".
 fn name_from_domain(domain: &str) -> String {
@@ -79,26 +67,6 @@ pub fn suggest_companies(session: &Session) -> Result<Vec<Suggestion>> {
         .collect();
     out.sort_by(|a, b| b.clients.cmp(&a.clients).then(a.domain.cmp(&b.domain)));
     Ok(out)
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Count {
-    pub key: String,
-    pub clients: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Stats {
-    pub clients: usize,
-    pub customers: usize,
-    pub by_stage: Vec<Count>,
-    /// The ten largest companies, and clients with none.
-    pub by_company: Vec<Count>,
-    /// Share of clients (0-100) with each field filled in.
-    pub completeness: BTreeMap<String, u8>,
-    pub duplicates_suspected: usize,
-    /// New clients per month (first contact), oldest first.
-    pub growth_by_month: Vec<Count>,
 }
 
 pub fn stats(session: &Session) -> Result<Stats> {

@@ -1,7 +1,6 @@
 //! Roles: the six built-in ones and custom roles made from the permission catalogue.
 
 use chrono::Utc;
-use serde::Serialize;
 
 use super::authz::Session;
 use super::user::{check_role_mix, find, reload, role_for_assignment};
@@ -11,14 +10,7 @@ use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::role::Role;
-
-/// A role with the active users who hold it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoleDetail {
-    #[serde(flatten)]
-    pub role: Role,
-    pub holders: Vec<String>,
-}
+pub use crate::domain::role::RoleDetail;
 
 pub fn list(session: &Session) -> Result<Vec<Role>> {
     session.require(Permission::RoleRead)?;

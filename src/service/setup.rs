@@ -1,23 +1,16 @@
 //! `rolo init`: the first administrator of a new database, and the demo database.
 
 use chrono::Utc;
-use serde::Serialize;
 
 use super::authz::{Actor, audit_as, system_key};
 use crate::db::{self, Db};
 use crate::domain::audit::Outcome;
 use crate::domain::permission::ADMIN_ROLE;
+pub use crate::domain::user::{DemoAccount, NewAdmin};
 use crate::domain::{time, validate};
 use crate::secrets::Secret;
 use crate::service::auth;
 use crate::{Error, Result};
-
-pub struct NewAdmin {
-    pub username: String,
-    pub email: String,
-    pub full_name: String,
-    pub password: Secret<String>,
-}
 
 /// Creates the first admin. Refused on a database that already has users.
 pub fn init(db: &Db, admin: NewAdmin) -> Result<crate::domain::user::User> {
@@ -58,15 +51,6 @@ pub fn init(db: &Db, admin: NewAdmin) -> Result<crate::domain::user::User> {
 
 fn already_initialised(db: &Db) -> Error {
     Error::conflict(format!("{} is already initialised; log in with `rolo login`", db.path().display()))
-}
-
-/// One account of the demo database, with its public demo password.
-#[derive(Debug, Clone, Serialize)]
-pub struct DemoAccount {
-    pub username: String,
-    pub full_name: String,
-    pub role: String,
-    pub password: String,
 }
 
 /// The demo staff: one per built-in role, named after the people of seed 002 where it has them.

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 
 use super::authz::Session;
 use super::mail::{self, Draft};
@@ -15,6 +14,7 @@ use crate::mail::{SmtpSettings, html_escape};
 use crate::{Error, Result};
 
 pub use crate::domain::sla_policy::PolicyRow;
+pub use crate::domain::sla_policy::{Alert, CheckReport, Explanation, PolicyInput};
 
 pub const TYPES: [&str; 3] = ["urgent", "maintenance", "evolution"];
 
@@ -44,16 +44,6 @@ pub(super) fn policies(r: &impl Read) -> Result<HashMap<String, Policy>> {
 pub fn list_policies(session: &Session) -> Result<Vec<PolicyRow>> {
     session.require(Permission::SlaRead)?;
     db::sla::list(session.db())
-}
-
-#[derive(Debug, Default)]
-pub struct PolicyInput {
-    pub first_response: Option<String>,
-    pub resolution: Option<String>,
-    pub warn: Option<String>,
-    pub time_zone: Option<String>,
-    pub hours: Option<String>,
-    pub holidays: Option<Vec<String>>,
 }
 
 /// Changes a type's policy; unnamed parts keep their values. Durations in days are working
@@ -194,32 +184,6 @@ pub fn recompute(session: &Session) -> Result<usize> {
     })
 }
 
-/// One clock that needs attention.
-#[derive(Debug, Clone, Serialize)]
-pub struct Alert {
-    pub ticket_id: i64,
-    pub project: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub subject: String,
-    pub assignee: Option<String>,
-    pub clock: &'static str,
-    pub state: State,
-    pub deadline: Option<String>,
-    /// Business seconds left (negative once breached).
-    pub remaining_seconds: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub at: String,
-    pub checked: usize,
-    pub at_risk: usize,
-    pub breached: usize,
-    pub notices_queued: usize,
-    pub alerts: Vec<Alert>,
-}
-
 /// Evaluates every open ticket as of `at`, lists the clocks at risk or breached, and queues
 /// each warning and breach notice once (a second run queues nothing new and writes nothing).
 pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Result<CheckReport> {
@@ -245,7 +209,7 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
                     kind: t.kind.clone(),
                     subject: t.subject.clone(),
                     assignee: t.assignee.clone(),
-                    clock: name,
+                    clock: name.to_string(),
                     state: c.state,
                     deadline: c.deadline.map(time::format_utc),
                     remaining_seconds: c.remaining_seconds,
@@ -278,7 +242,7 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
             let mut queued = 0;
             let mut notified = Vec::new();
             for a in &fresh {
-                if !db::sla::record_notice(tx, a.ticket_id, a.clock, level(a), &stamp)? {
+                if !db::sla::record_notice(tx, a.ticket_id, &a.clock, level(a), &stamp)? {
                     continue;
                 }
                 let Some(t) = tickets.get(&a.ticket_id) else { continue };
@@ -330,19 +294,6 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
         notices_queued: queued,
         alerts,
     })
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Explanation {
-    pub ticket_id: i64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub at: String,
-    pub calendar: CalendarSpec,
-    pub warn_percent: i64,
-    pub first_response: Clock,
-    pub resolution: Clock,
-    pub steps: Vec<String>,
 }
 
 /// How each deadline of a ticket was computed.

@@ -10,7 +10,6 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::authz::{Grant, Session};
@@ -25,6 +24,7 @@ use crate::secrets::hex;
 use crate::{Error, Result};
 
 pub use crate::domain::ticket::{AttachmentInfo, Change, Message, Ticket};
+pub use crate::domain::ticket::{ListFilter, NewAttachment, NewTicket, Outcome, TicketRow, TicketView};
 
 pub const STATUSES: [&str; 5] = ["open", "in_progress", "waiting_client", "resolved", "closed"];
 
@@ -59,18 +59,6 @@ pub struct Settings<'a> {
     pub max_attachment_bytes: u64,
 }
 
-/// A file to attach.
-pub struct NewAttachment {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for NewAttachment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NewAttachment({}, {} bytes)", self.name, self.bytes.len())
-    }
-}
-
 fn is_client(session: &Session) -> bool {
     session.actor().roles.iter().any(|r| r == CLIENT_ROLE)
 }
@@ -95,31 +83,6 @@ pub(super) fn readable(session: &Session, key: &str) -> Result<Ticket> {
         Some(id),
         "this needs the `ticket:read:own` or `ticket:read:any` permission",
     ))
-}
-
-/// A ticket in a listing.
-#[derive(Debug, Clone, Serialize)]
-pub struct TicketRow {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    pub sla: State,
-    /// The nearest running deadline.
-    pub sla_deadline: Option<String>,
-    pub unread: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub statuses: Vec<String>,
-    pub kind: Option<String>,
-    pub project: Option<String>,
-    pub client: Option<String>,
-    pub assignee: Option<String>,
-    pub sla: Vec<String>,
-    pub unread: bool,
-    pub since: Option<String>,
-    pub at: Option<String>,
-    pub limit: Option<u32>,
 }
 
 fn summary(first: &Clock, resolution: &Clock) -> (State, Option<String>) {
@@ -243,19 +206,6 @@ fn unread_ids(r: &impl Read, ids: &[i64], user: i64, internal: bool) -> Result<H
         }
     }
     Ok(out)
-}
-
-/// A ticket as a person reads it.
-#[derive(Debug, Clone, Serialize)]
-pub struct TicketView {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    pub sla: State,
-    pub sla_first_response: Clock,
-    pub sla_resolution: Clock,
-    pub messages: Vec<Message>,
-    /// Every change (staff only).
-    pub history: Vec<Change>,
 }
 
 /// The thread, oldest first. Internal notes only with `internal` (staff with `ticket:note`);
@@ -398,23 +348,6 @@ fn notify(tx: &Tx, settings: &Settings, t: &Ticket, to: Vec<String>, actor_email
 
 fn reload(tx: &Tx, id: i64) -> Result<Ticket> {
     db::ticket::get(tx, id)?.ok_or_else(|| Error::internal("ticket vanished inside its own transaction"))
-}
-
-#[derive(Debug)]
-pub struct NewTicket {
-    pub project: String,
-    pub kind: String,
-    pub subject: String,
-    pub body: String,
-    pub attachments: Vec<NewAttachment>,
-}
-
-/// What a change did: the ticket after it and how many e-mails it queued.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    pub emails_queued: usize,
 }
 
 pub fn create(session: &Session, settings: &Settings, input: NewTicket) -> Result<Outcome> {

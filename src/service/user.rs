@@ -11,14 +11,7 @@ use crate::service::auth;
 use crate::{Error, Result};
 
 pub use crate::domain::user::User;
-
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    pub search: Option<String>,
-    pub role: Option<String>,
-    pub include_inactive: bool,
-    pub limit: Option<u32>,
-}
+pub use crate::domain::user::{ListFilter, NewUser, UserPatch};
 
 pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<User>> {
     session.require(Permission::UserRead)?;
@@ -47,17 +40,6 @@ fn is_self(session: &Session, username: &str) -> bool {
 
 pub(super) fn find(session: &Session, username: &str) -> Result<User> {
     db::user::find_by_username(session.db(), username)?.ok_or_else(|| Error::not_found("user", username.trim()))
-}
-
-#[derive(Debug)]
-pub struct NewUser {
-    pub username: String,
-    pub email: String,
-    pub full_name: String,
-    pub roles: Vec<String>,
-    /// For a client account: the e-mail (or id) of its client contact.
-    pub client: Option<String>,
-    pub password: Secret<String>,
 }
 
 pub fn create(session: &Session, input: NewUser) -> Result<User> {
@@ -134,12 +116,6 @@ pub(super) fn check_role_mix<'a>(roles: impl Iterator<Item = &'a str> + Clone) -
 
 pub(super) fn reload(tx: &Tx, id: i64) -> Result<User> {
     db::user::get(tx, id)?.ok_or_else(|| Error::internal(format!("user {id} vanished inside its own transaction")))
-}
-
-#[derive(Debug, Default)]
-pub struct UserPatch {
-    pub email: Option<String>,
-    pub full_name: Option<String>,
 }
 
 /// Users may edit their own name and e-mail; other accounts need `user:update`.

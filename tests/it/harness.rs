@@ -68,15 +68,6 @@ impl World {
         if self.demo { format!("{user}-demo-password") } else { password_of(user) }
     }
 
-    /// A world copied from another one's files (for cheap fresh copies of a prepared state).
-    pub fn clone_from(other: &World) -> World {
-        checkpoint(&other.db);
-        let w = World::new();
-        std::fs::create_dir_all(w.db.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&other.db, &w.db).expect("copy db");
-        World { tokens: other.tokens.clone(), demo: other.demo, env: other.env.clone(), ..w }
-    }
-
     pub fn home(&self) -> &Path {
         self.dir.path()
     }

@@ -6,7 +6,6 @@ mod crm;
 mod fixes;
 mod harness;
 mod import;
-mod matrix;
 mod misc;
 mod population;
 mod sentry;

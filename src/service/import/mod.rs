@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::rc::Rc;
 
-use serde::Serialize;
-
 use crate::domain::{spreadsheet, validate};
 
 use crate::{Error, ErrorKind, Result};
@@ -27,84 +25,7 @@ pub use records::{
     import_contracts, import_events,
 };
 
-pub use crate::domain::import::{OnDuplicate, Options};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Rejected {
-    pub line: u64,
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
-    pub format: String,
-    pub encoding: String,
-    pub rows_read: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub skipped: u64,
-    pub rejected: u64,
-    pub companies_created: u64,
-    /// The group the rows went into, and how many joined it.
-    pub group: Option<String>,
-    pub grouped: u64,
-    pub dry_run: bool,
-    pub written: bool,
-    pub ignored_columns: Vec<String>,
-    /// The first 1000 rejected rows.
-    pub rejections: Vec<Rejected>,
-}
-
-const MAX_REPORTED: usize = 1000;
-
-/// What happened to one row.
-pub(super) enum Applied {
-    Created,
-    Updated,
-    Unchanged,
-    Skipped,
-}
-
-impl Report {
-    /// Counts a row's outcome. Bad data is a rejection (reported, the run goes on to find the
-    /// others); anything else (a full disk, a bug) ends the run.
-    fn tally(&mut self, line: u64, outcome: Result<Applied>) -> Result<()> {
-        match outcome {
-            Ok(Applied::Created) => self.created += 1,
-            Ok(Applied::Updated) => self.updated += 1,
-            Ok(Applied::Unchanged) => self.unchanged += 1,
-            Ok(Applied::Skipped) => self.skipped += 1,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Invalid
-                        | ErrorKind::Conflict
-                        | ErrorKind::Usage
-                        | ErrorKind::Denied
-                        | ErrorKind::NotFound
-                ) =>
-            {
-                self.rejected += 1;
-                if self.rejections.len() < MAX_REPORTED {
-                    self.rejections.push(Rejected {
-                        line,
-                        field: e.field().map(String::from),
-                        reason: e.message().to_string(),
-                    });
-                }
-            }
-            Err(e) => return Err(e),
-        }
-        Ok(())
-    }
-
-    /// Whether the run must be rolled back: a rejected row, or a dry run.
-    fn must_roll_back(&self) -> bool {
-        self.rejected > 0 || self.dry_run
-    }
-}
+pub use crate::domain::import::{Applied, OnDuplicate, Options, Rejected, Report};
 
 /// The error a write closure returns to roll a run back on purpose.
 fn roll_back() -> Error {

@@ -1,0 +1,89 @@
+//! Helpers for service tests on an in-memory database: the demo world (every role, clients of
+//! two sellers, contracts, events, projects, tickets), a session as any user or role, copies
+//! of a prepared state, and small builders.
+
+use super::authz::{Actor, Session};
+use super::ticket::Settings;
+use crate::Result;
+use crate::db::{self, Db};
+use crate::domain::contract::NewContract;
+use crate::domain::ticket::{NewAttachment, NewTicket};
+use crate::mail::SmtpSettings;
+
+/// The six built-in roles, in the order of PERMISSIONS.md.
+pub const ROLES: [&str; 6] = ["admin", "management", "sales", "support", "marketing", "client"];
+
+/// The demo user who holds each built-in role (`sam` and `alienor` are the "other" seller and
+/// support user of ownership cases).
+pub fn user_of(role: &str) -> &'static str {
+    match role {
+        "admin" => "admin",
+        "management" => "mia",
+        "sales" => "bill",
+        "support" => "kate",
+        "marketing" => "mark",
+        "client" => "kevin",
+        other => panic!("no demo user for role {other}"),
+    }
+}
+
+/// A fresh in-memory database with its migrations.
+pub fn empty() -> Db {
+    Db::open_in_memory().expect("an in-memory database")
+}
+
+/// The demo database (`rolo init --demo`), plus what ownership cases need: contract 700 of
+/// sam's client Agathe, an attachment Kevin sent on ticket 1, a failed outbox message 1.
+pub fn demo() -> Db {
+    let db = empty();
+    super::setup::demo(&db).expect("the demo world");
+    let mia = session_as(&db, "mia");
+    super::contract::create(
+        &mia,
+        &NewContract {
+            id: Some(700),
+            client: "agathe.mercier@mufflins.fr".into(),
+            total: "500".into(),
+            ..Default::default()
+        },
+    )
+    .expect("contract 700");
+    let kevin = session_as(&db, "kevin");
+    let file = NewAttachment { name: "log.txt".into(), bytes: b"log".to_vec() };
+    super::ticket::reply(&kevin, &settings(), "1", "Here is the log.", vec![file], None).expect("attachment");
+    db.exec_for_test(
+        "UPDATE outbox SET status = 'sent';
+         UPDATE outbox SET status = 'failed' WHERE id = (SELECT min(id) FROM outbox);",
+    )
+    .expect("outbox");
+    db
+}
+
+/// A session as a user of the database, without a login (no password, no token).
+pub fn session_as<'db>(db: &'db Db, username: &str) -> Session<'db> {
+    let user = db::user::find_by_username(db, username).expect("read").unwrap_or_else(|| panic!("no user {username}"));
+    Session::new(db, Actor::load(db, user).expect("actor"))
+}
+
+/// Ticket settings with no SMTP server: notifications stay queued in the outbox.
+pub fn settings() -> Settings<'static> {
+    static SMTP: std::sync::OnceLock<SmtpSettings> = std::sync::OnceLock::new();
+    let smtp = SMTP.get_or_init(|| SmtpSettings {
+        url: None,
+        from: "Epic Support <support@epic.test>".into(),
+        timeout: std::time::Duration::from_secs(1),
+    });
+    Settings { smtp, max_attachment_bytes: 1024 * 1024 }
+}
+
+/// Opens a ticket as `session`.
+pub fn ticket(session: &Session, project: &str, kind: &str, subject: &str) -> Result<i64> {
+    let input = NewTicket {
+        project: project.into(),
+        kind: kind.into(),
+        subject: subject.into(),
+        body: "Something is wrong.".into(),
+        attachments: Vec::new(),
+    };
+    super::ticket::create(session, &settings(), input).map(|o| o.ticket.id)
+}
