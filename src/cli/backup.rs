@@ -17,9 +17,13 @@ pub enum BackupCommand {
     /// List backups, newest first (JSON keys: name, path, size_bytes, created_at)
     List,
     /// Check a backup (default: the newest) by restoring it into a scratch copy
-    Verify { file: Option<PathBuf> },
+    Verify {
+        /// The backup file to check (default: the newest one)
+        file: Option<PathBuf>,
+    },
     /// Replace the database with a verified backup (a safety backup is taken first)
     Restore {
+        /// The backup file to restore
         file: PathBuf,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]

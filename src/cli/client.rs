@@ -57,15 +57,20 @@ pub enum ClientCommand {
         /// Name, e-mail, phone or company containing TEXT (accents and case ignored)
         #[arg(long)]
         search: Option<String>,
+        /// At most N clients
         #[arg(long)]
         limit: Option<u32>,
     },
     /// A client's card with contracts, last interactions and stage history (by id or e-mail)
-    Show { client: String },
+    Show {
+        /// The client (id or e-mail)
+        client: String,
+    },
     /// Create a client; you become its sales contact
     Create(ClientArgs),
     /// Change a client (your own, or any with client:update:any); no flag opens $EDITOR
     Update {
+        /// The client to change (id or e-mail)
         client: String,
         #[command(flatten)]
         fields: ClientArgs,
@@ -77,9 +82,16 @@ pub enum ClientCommand {
         last_contact: Option<String>,
     },
     /// Move a client along subscriber → lead → qualified → opportunity → won | lost
-    Stage { client: String, stage: String },
+    /// The new stage: subscriber, lead, qualified, opportunity, won or lost
+    Stage {
+        /// The client (id or e-mail)
+        client: String,
+        /// The new stage: subscriber, lead, qualified, opportunity, won or lost
+        stage: String,
+    },
     /// Delete a client that has no contracts
     Delete {
+        /// The client to delete (id or e-mail)
         client: String,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]
@@ -103,13 +115,16 @@ pub enum ClientCommand {
     /// Likely duplicates, strongest first (JSON keys: keep_id, keep_name, keep_email, other_id,
     /// other_name, other_email, reason, score)
     Dedupe {
+        /// At most N pairs
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Merge DROP into KEEP: contracts, interactions, stage history and client accounts move,
     /// empty fields are filled, DROP is deleted
     Merge {
+        /// The client that stays (id or e-mail)
         keep: String,
+        /// The duplicate that is merged into KEEP and deleted (id or e-mail)
         drop: String,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]
@@ -141,6 +156,7 @@ pub struct ClientArgs {
     /// Full name
     #[arg(long)]
     name: Option<String>,
+    /// E-mail address (unique among clients)
     #[arg(long)]
     email: Option<String>,
     /// Phone, kept as typed ("+678 123 456 78"); searchable by its digits
@@ -177,17 +193,23 @@ pub enum CompanyCommand {
         /// Only companies I own as sales owner
         #[arg(long)]
         mine: bool,
+        /// Companies whose name contains TEXT (case ignored)
         #[arg(long)]
         search: Option<String>,
+        /// At most N companies
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Show a company (by id or exact name)
-    Show { company: String },
+    Show {
+        /// The company (id or exact name)
+        company: String,
+    },
     /// Create a company
     Create(CompanyArgs),
     /// Change a company; no flag opens $EDITOR
     Update {
+        /// The company to change (id or exact name)
         company: String,
         #[command(flatten)]
         fields: CompanyArgs,
@@ -204,6 +226,7 @@ pub enum CompanyCommand {
 
 #[derive(Debug, Args, Default)]
 pub struct CompanyArgs {
+    /// Company name (unique, case ignored)
     #[arg(long)]
     name: Option<String>,
     /// Path or URL of the logo file
@@ -212,13 +235,16 @@ pub struct CompanyArgs {
     /// enterprise, large, medium or small
     #[arg(long)]
     size: Option<String>,
+    /// Industry, e.g. Events
     #[arg(long)]
     industry: Option<String>,
     /// B2B, B2C or B2G
     #[arg(long)]
     business_type: Option<String>,
+    /// Country
     #[arg(long)]
     country: Option<String>,
+    /// Web site, e.g. https://example.com (https:// is added to a bare domain)
     #[arg(long)]
     website: Option<String>,
     /// IANA time zone, e.g. Europe/Paris
@@ -266,6 +292,7 @@ pub enum InteractionCommand {
         /// When it happened (default now)
         #[arg(long)]
         date: Option<String>,
+        /// What was said or done
         #[arg(long)]
         notes: Option<String>,
     },
@@ -280,8 +307,10 @@ pub enum InteractionCommand {
         /// Only those I logged
         #[arg(long)]
         mine: bool,
+        /// Only this type: phone_call, meeting, email, chat, social_media, event_attendance, sale, support_request, survey
         #[arg(long = "type", value_name = "TYPE")]
         kind: Option<String>,
+        /// At most N interactions
         #[arg(long)]
         limit: Option<u32>,
     },

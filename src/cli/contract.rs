@@ -44,11 +44,15 @@ pub enum ContractCommand {
         /// Only this client's (id or e-mail)
         #[arg(long)]
         client: Option<String>,
+        /// At most N contracts
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Show a contract and its events
-    Show { id: String },
+    Show {
+        /// The contract id
+        id: String,
+    },
     /// Create a contract for a client (management)
     Create {
         /// The client (id or e-mail)
@@ -72,20 +76,29 @@ pub enum ContractCommand {
     },
     /// Change amounts or the signed state (management, or the client's sales contact)
     Update {
+        /// The contract id
         id: String,
+        /// Total amount, e.g. 1250.00
         #[arg(long, allow_hyphen_values = true)]
         total: Option<String>,
+        /// Amount still due (at most the total)
         #[arg(long, allow_hyphen_values = true)]
         due: Option<String>,
+        /// Three-letter currency code, e.g. EUR
         #[arg(long)]
         currency: Option<String>,
+        /// Mark the contract signed
         #[arg(long, conflicts_with = "unsigned")]
         signed: bool,
+        /// Mark the contract not signed
         #[arg(long)]
         unsigned: bool,
     },
     /// Mark a contract as signed
-    Sign { id: String },
+    Sign {
+        /// The contract id
+        id: String,
+    },
     /// Import contracts (matched on id); columns: id,client,total,due,currency,signed
     Import(super::population::ImportArgs),
     /// Export every contract in the import columns (CSV, or JSON lines with --format json)

@@ -37,11 +37,15 @@ pub enum EventCommand {
         /// Only events starting before this date
         #[arg(long)]
         to: Option<String>,
+        /// At most N events
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Show an event as a card
-    Show { id: String },
+    Show {
+        /// The event id
+        id: String,
+    },
     /// Create an event for one of your clients, on a signed contract
     Create {
         /// The signed contract
@@ -55,12 +59,14 @@ pub enum EventCommand {
     },
     /// Change an event (management, or its support contact); no flag opens $EDITOR
     Update {
+        /// The event id
         id: String,
         #[command(flatten)]
         fields: EventArgs,
     },
     /// Assign the support contact (management)
     Assign {
+        /// The event id
         id: String,
         /// A user with the support role (a select list on a terminal)
         #[arg(long)]
@@ -77,6 +83,7 @@ pub enum EventCommand {
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
+    /// Event name
     #[arg(long)]
     name: Option<String>,
     /// Start: 2023-06-04 13:00, "4 Jun 2023 @ 1PM", RFC 3339…
@@ -85,8 +92,10 @@ pub struct EventArgs {
     /// End, after the start
     #[arg(long)]
     end: Option<String>,
+    /// Where it takes place (any text, accents welcome)
     #[arg(long)]
     location: Option<String>,
+    /// Expected number of attendees
     #[arg(long, allow_hyphen_values = true)]
     attendees: Option<i64>,
     /// Notes (`-` reads them from stdin)

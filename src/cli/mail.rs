@@ -23,11 +23,15 @@ pub enum OutboxCommand {
         /// queued, sending, sent or failed
         #[arg(long)]
         status: Option<String>,
+        /// At most N messages
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Make a queued or failed message due now
-    Retry { id: i64 },
+    Retry {
+        /// The outbox message id
+        id: i64,
+    },
     /// Deliver everything due (for cron); exit 8 if the server could not be reached
     Flush,
 }

@@ -162,21 +162,27 @@ pub enum FieldCommand {
     /// public, origin, personal_data, filled, created_at, updated_at)
     List,
     /// One field
-    Show { key: String },
+    Show {
+        /// The field key
+        key: String,
+    },
     /// Register a field: KEY is a-z, 0-9 and _, e.g. `sector`
     Create {
+        /// The new field's key: 1-40 of a-z, 0-9 and _, starting with a letter
         key: String,
         #[command(flatten)]
         def: FieldArgs,
     },
     /// Change a field's label, type, choices or flags (every stored value must still fit)
     Update {
+        /// The field key
         key: String,
         #[command(flatten)]
         def: FieldArgs,
     },
     /// Delete a community field and every client's value of it
     Delete {
+        /// The field key
         key: String,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]
@@ -259,32 +265,40 @@ pub enum GroupCommand {
     Show {
         /// Name or id
         group: String,
+        /// List at most N members
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Create an empty group
     Create {
+        /// The group's name (unique, case ignored)
         name: String,
         /// custom (default) or system (never deleted)
         #[arg(long)]
         kind: Option<String>,
+        /// What the group is for
         #[arg(long)]
         description: Option<String>,
     },
     /// Add clients (ids or e-mails) to a group
     Add {
+        /// The group (name or id)
         group: String,
+        /// Clients to add (ids or e-mails)
         #[arg(required = true)]
         clients: Vec<String>,
     },
     /// Remove clients (ids or e-mails) from a group
     Remove {
+        /// The group (name or id)
         group: String,
+        /// Clients to remove (ids or e-mails)
         #[arg(required = true)]
         clients: Vec<String>,
     },
     /// Delete a group (its clients stay)
     Delete {
+        /// The group to delete (name or id)
         group: String,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]
@@ -348,6 +362,7 @@ pub enum SegmentCommand {
         /// Only how many clients it selects
         #[arg(long)]
         count: bool,
+        /// List at most N clients
         #[arg(long)]
         limit: Option<u32>,
     },
@@ -357,22 +372,29 @@ pub enum SegmentCommand {
     /// first_contact, last_contact, and custom field keys. Tests: = != < <= > >= ~ (contains),
     /// in (a, b), is [not] empty; joined with and, or, not and parentheses.
     Create {
+        /// The segment's name (unique, case ignored)
         name: String,
+        /// The filter, e.g. "stage in (lead, qualified) and consent = granted"
         #[arg(long)]
         filter: String,
+        /// What the segment is for
         #[arg(long)]
         description: Option<String>,
     },
     /// Change a segment's filter or description
     Update {
+        /// The segment (name or id)
         segment: String,
+        /// A new filter
         #[arg(long)]
         filter: Option<String>,
+        /// A new description
         #[arg(long)]
         description: Option<String>,
     },
     /// Delete a saved segment
     Delete {
+        /// The segment to delete (name or id)
         segment: String,
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long)]
@@ -380,6 +402,7 @@ pub enum SegmentCommand {
     },
     /// Freeze the clients a segment selects now into a new group
     Freeze {
+        /// The segment (name or id)
         segment: String,
         /// The new group's name
         #[arg(long)]

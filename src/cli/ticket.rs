@@ -46,22 +46,27 @@ pub enum TicketCommand {
         /// Evaluate as of another instant (2026-11-20 14:00, -2h, +3d…)
         #[arg(long)]
         at: Option<String>,
+        /// At most N tickets
         #[arg(long)]
         limit: Option<u32>,
     },
     /// The thread, oldest first; --internal adds internal notes (staff)
     Show {
+        /// The ticket id
         id: String,
+        /// Include internal notes (staff with ticket:note)
         #[arg(long)]
         internal: bool,
     },
     /// Open a ticket on a project
     Create {
+        /// The project (id or exact name)
         #[arg(long)]
         project: Option<String>,
         /// urgent, maintenance or evolution
         #[arg(long = "type", value_name = "TYPE")]
         kind: Option<String>,
+        /// One line that says what is wrong or wanted
         #[arg(long)]
         subject: Option<String>,
         #[command(flatten)]
@@ -72,9 +77,11 @@ pub enum TicketCommand {
     },
     /// A public reply (e-mailed to the client)
     Reply {
+        /// The ticket id
         id: String,
         #[command(flatten)]
         body: BodyArgs,
+        /// A file to attach (repeat the flag for several)
         #[arg(long = "attach", value_name = "FILE")]
         attach: Vec<PathBuf>,
         /// Also move the ticket to this status
@@ -83,16 +90,30 @@ pub enum TicketCommand {
     },
     /// An internal note (never e-mailed to the client)
     Note {
+        /// The ticket id
         id: String,
         #[command(flatten)]
         body: BodyArgs,
+        /// A file to attach (repeat the flag for several)
         #[arg(long = "attach", value_name = "FILE")]
         attach: Vec<PathBuf>,
     },
     /// Move a ticket: open, in_progress, waiting_client, resolved, closed (clients only reopen)
-    Status { id: String, status: String },
+    /// The new status: open, in_progress, waiting_client, resolved or closed
+    Status {
+        /// The ticket id
+        id: String,
+        /// The new status: open, in_progress, waiting_client, resolved or closed
+        status: String,
+    },
     /// Assign a ticket to a collaborator
-    Assign { id: String, user: String },
+    /// The collaborator who takes it (username)
+    Assign {
+        /// The ticket id
+        id: String,
+        /// The collaborator who takes it (username)
+        user: String,
+    },
     /// Attachments of a ticket's messages
     #[command(subcommand)]
     Attachment(AttachmentCommand),
@@ -118,7 +139,9 @@ pub struct BodyArgs {
 pub enum AttachmentCommand {
     /// Save an attachment (to its own name, or -o FILE; `-o -` writes stdout)
     Get {
+        /// The attachment id (shown by `ticket show`)
         id: i64,
+        /// Write to this file (`-` for stdout; default: the attachment's name)
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -128,30 +151,40 @@ pub enum AttachmentCommand {
 pub enum ProjectCommand {
     /// Projects I may see (JSON keys: id, name, company_id, company, description, open_tickets, created_at, updated_at)
     List {
+        /// Only projects of this company (id or exact name)
         #[arg(long)]
         company: Option<String>,
     },
+    /// A project, with the client accounts granted to it
     Show {
+        /// The project (id or exact name)
         project: String,
     },
     /// Create a project for a client company
     Create {
+        /// The project's name (unique)
         #[arg(long)]
         name: Option<String>,
+        /// The client company it is for (id or exact name)
         #[arg(long)]
         company: Option<String>,
+        /// What the project delivers
         #[arg(long)]
         description: Option<String>,
     },
     /// Let a client account see a project
     Grant {
+        /// The project (id or exact name)
         project: String,
+        /// The client account to grant (username)
         #[arg(long)]
         user: String,
     },
     /// Take a client account's access away
     Revoke {
+        /// The project (id or exact name)
         project: String,
+        /// The client account to revoke (username)
         #[arg(long)]
         user: String,
     },
@@ -165,6 +198,7 @@ pub enum SlaCommand {
     /// For cron: list at-risk and breached clocks, queue each notice once; exit 10 if any at
     /// risk, 11 if any breached
     Check {
+        /// Evaluate as of this instant (default now; e.g. +3d, 2026-12-01 09:00)
         #[arg(long)]
         at: Option<String>,
     },
@@ -173,7 +207,9 @@ pub enum SlaCommand {
     Recompute,
     /// How each deadline of a ticket was computed
     Explain {
+        /// The ticket id
         id: String,
+        /// Explain as of this instant (default now)
         #[arg(long)]
         at: Option<String>,
     },
@@ -188,8 +224,10 @@ pub enum PolicyCommand {
         /// urgent, maintenance or evolution
         #[arg(value_name = "TYPE")]
         kind: String,
+        /// First-response target, e.g. 1h, 4h, 1d (days are working days)
         #[arg(long)]
         first_response: Option<String>,
+        /// Resolution target, e.g. 8h, 2d (days are working days)
         #[arg(long)]
         resolution: Option<String>,
         /// Warning threshold, e.g. 75%

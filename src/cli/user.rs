@@ -45,21 +45,33 @@ pub enum UserCommand {
         limit: Option<u32>,
     },
     /// Show one user
-    Show { username: String },
+    Show {
+        /// The account's username
+        username: String,
+    },
     /// Create a collaborator or client account
     Create(CreateArgs),
     /// Change a user's name or e-mail
     Update {
+        /// The account to change (username)
         username: String,
+        /// New e-mail address
         #[arg(long)]
         email: Option<String>,
+        /// New full name
         #[arg(long)]
         name: Option<String>,
     },
     /// Deactivate an account (it keeps its data; its sessions are revoked)
-    Deactivate { username: String },
+    Deactivate {
+        /// The account to deactivate (username)
+        username: String,
+    },
     /// Reactivate an account (also clears a login lockout)
-    Activate { username: String },
+    Activate {
+        /// The account to activate again (username)
+        username: String,
+    },
     /// Change your password, or reset someone else's; every session of that account is revoked
     Passwd {
         /// Whose password (default: yours)
@@ -75,8 +87,10 @@ pub enum UserCommand {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    /// Login name: 2-32 of a-z, 0-9, '.', '_' or '-'
     #[arg(long)]
     username: Option<String>,
+    /// E-mail address
     #[arg(long)]
     email: Option<String>,
     /// Full name
@@ -98,10 +112,15 @@ pub enum RoleCommand {
     /// List roles (JSON keys: id, name, description, builtin, permissions, users)
     List,
     /// Show a role's permissions and holders
-    Show { name: String },
+    Show {
+        /// The role's name
+        name: String,
+    },
     /// Create a custom role from the permission catalogue
     Create {
+        /// The new role's name
         name: String,
+        /// What the role is for
         #[arg(long)]
         description: Option<String>,
         /// A permission such as client:read (repeat for several)
@@ -118,9 +137,12 @@ pub enum RoleCommand {
 
 #[derive(Debug, Args)]
 pub struct GrantArgs {
+    /// The role
     role: String,
+    /// The user to give it to or take it from (username)
     #[arg(long, required_unless_present = "permissions", conflicts_with = "permissions")]
     user: Option<String>,
+    /// A permission of the catalogue to add or remove (custom roles only; repeat the flag)
     #[arg(long = "permission", value_name = "PERMISSION")]
     permissions: Vec<String>,
 }

@@ -11,5 +11,6 @@ mod population;
 mod sentry;
 mod sla;
 mod smtp;
+mod snapshots;
 mod tickets;
 mod token_store;
