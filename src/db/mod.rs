@@ -48,9 +48,17 @@ pub struct Tx<'a> {
     conn: &'a Connection,
 }
 
-/// Proof that a write was authorized. Its constructor is private to `service::authz`, so a
-/// service that forgot its permission check has no way to open a write transaction.
-pub struct WriteKey(pub(crate) crate::service::authz::KeySeal);
+/// Proof that a write was authorized, demanded by [`Db::write`]. The trait is implemented
+/// only by `service::authz`'s key, which only a permission check (or an audited system path)
+/// hands out, so a service that forgot its check has no way to open a write transaction.
+/// `db` defines the trait and never names the service layer.
+pub trait WriteKey: seal::Sealed {}
+
+/// The seal of [`WriteKey`]: nameable inside the crate for the one implementation in
+/// `service::authz`; a second implementation would stand out in review.
+pub(crate) mod seal {
+    pub trait Sealed {}
+}
 
 /// Something reads can run on: the database itself or an open transaction.
 pub trait Read {
@@ -149,7 +157,7 @@ impl Db {
     /// Called inside another write (a batch import runs each row through the same service
     /// operation a person would), it runs in a savepoint instead: a failed row undoes only
     /// itself, and the outer transaction still decides for the whole run.
-    pub fn write<T>(&self, _key: &WriteKey, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+    pub fn write<T>(&self, _key: &impl WriteKey, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("SAVEPOINT nested_write")?;
             return match f(&Tx { conn: &self.conn }) {

@@ -14,13 +14,16 @@ use crate::domain::permission::CLIENT_ROLE;
 use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
-/// The seal inside a [`WriteKey`]: constructible only in this module.
+/// The one [`WriteKey`]: constructible only in this module.
 pub struct KeySeal(());
+
+impl db::seal::Sealed for KeySeal {}
+impl WriteKey for KeySeal {}
 
 /// A key for writes that no logged-in user performs: login bookkeeping, `init`. Only the
 /// service modules that need it call this, and each such call is an audited path.
-pub(super) fn system_key() -> WriteKey {
-    WriteKey(KeySeal(()))
+pub(super) fn system_key() -> KeySeal {
+    KeySeal(())
 }
 
 /// The acting user, as loaded from a valid session.
@@ -148,7 +151,7 @@ impl<'db> Session<'db> {
 pub struct Grant<'a> {
     db: &'a Db,
     actor: &'a Actor,
-    key: WriteKey,
+    key: KeySeal,
 }
 
 impl Grant<'_> {

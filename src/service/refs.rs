@@ -1,9 +1,13 @@
 //! Turning what people type into records: clients by id or e-mail, companies by id or exact
 //! name, users by username. A missing target of a command is "not found" (exit 6); a missing
-//! user named in a field (`--support kate`) is invalid data naming that field (exit 3).
+//! user named in a field (`--support kate`) is invalid data naming that field (exit 3). Tickets
+//! are looked up through the session: a client account meets "not found" outside its projects.
 
+use super::authz::Session;
 use crate::db::{self, Read};
+use crate::domain::Permission;
 use crate::domain::permission::CLIENT_ROLE;
+use crate::domain::ticket::Ticket;
 use crate::{Error, Result};
 
 fn as_id(key: &str) -> Option<i64> {
@@ -69,4 +73,26 @@ pub fn staff(r: &impl Read, field: &str, username: &str, role: Option<&str>) -> 
         return Err(Error::invalid(field, format!("`{}` does not have the {role} role", user.username)));
     }
     Ok(user)
+}
+
+/// A ticket this user may read, or "not found" for clients outside their projects.
+pub fn ticket(session: &Session, key: &str) -> Result<Ticket> {
+    let id = id("ticket", key)?;
+    if session.can(Permission::TicketReadAny) {
+        return db::ticket::get(session.db(), id)?.ok_or_else(|| Error::not_found("ticket", id));
+    }
+    if session.can(Permission::TicketReadOwn) {
+        if let Some(t) = db::ticket::get(session.db(), id)?
+            && db::project::has_access(session.db(), t.project_id, session.actor().id)?
+        {
+            return Ok(t);
+        }
+        return Err(Error::not_found("ticket", id));
+    }
+    Err(session.deny(
+        Permission::TicketReadOwn,
+        "ticket",
+        Some(id),
+        "this needs the `ticket:read:own` or `ticket:read:any` permission",
+    ))
 }

@@ -298,7 +298,7 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
 
 /// How each deadline of a ticket was computed.
 pub fn explain(session: &Session, key: &str, at: DateTime<Utc>) -> Result<Explanation> {
-    let t = super::ticket::readable(session, key)?;
+    let t = super::refs::ticket(session, key)?;
     let created = time::parse_stored(&t.created_at)?;
     if at < created {
         return Err(Error::invalid(

@@ -63,28 +63,6 @@ fn is_client(session: &Session) -> bool {
     session.actor().roles.iter().any(|r| r == CLIENT_ROLE)
 }
 
-/// A ticket this user may read, or "not found" for clients outside their projects.
-pub(super) fn readable(session: &Session, key: &str) -> Result<Ticket> {
-    let id = refs::id("ticket", key)?;
-    if session.can(Permission::TicketReadAny) {
-        return db::ticket::get(session.db(), id)?.ok_or_else(|| Error::not_found("ticket", id));
-    }
-    if session.can(Permission::TicketReadOwn) {
-        if let Some(t) = db::ticket::get(session.db(), id)?
-            && db::project::has_access(session.db(), t.project_id, session.actor().id)?
-        {
-            return Ok(t);
-        }
-        return Err(Error::not_found("ticket", id));
-    }
-    Err(session.deny(
-        Permission::TicketReadOwn,
-        "ticket",
-        Some(id),
-        "this needs the `ticket:read:own` or `ticket:read:any` permission",
-    ))
-}
-
 fn summary(first: &Clock, resolution: &Clock) -> (State, Option<String>) {
     let deadline = [first.deadline, resolution.deadline].into_iter().flatten().min().map(time::format_utc);
     (crate::domain::sla::overall(first, resolution), deadline)
@@ -211,7 +189,7 @@ fn unread_ids(r: &impl Read, ids: &[i64], user: i64, internal: bool) -> Result<H
 /// The thread, oldest first. Internal notes only with `internal` (staff with `ticket:note`);
 /// showing marks the thread read for this user.
 pub fn show(session: &Session, key: &str, internal: bool) -> Result<TicketView> {
-    let t = readable(session, key)?;
+    let t = refs::ticket(session, key)?;
     if internal && !session.can(Permission::TicketNote) {
         return Err(session.deny(
             Permission::TicketNote,
@@ -401,7 +379,7 @@ pub fn reply(
     attachments: Vec<NewAttachment>,
     status: Option<&str>,
 ) -> Result<Outcome> {
-    let t = readable(session, key)?;
+    let t = refs::ticket(session, key)?;
     let grant = session.require(Permission::TicketReply)?;
     let body = validate::notes("body", body, 100_000)?;
     if body.is_empty() {
@@ -462,7 +440,7 @@ pub fn note(
     body: &str,
     attachments: Vec<NewAttachment>,
 ) -> Result<Outcome> {
-    let t = readable(session, key)?;
+    let t = refs::ticket(session, key)?;
     let grant = session.require(Permission::TicketNote)?;
     let body = validate::notes("body", body, 100_000)?;
     if body.is_empty() {
@@ -507,7 +485,7 @@ fn check_transition(session: &Session, t: &Ticket, to: &str) -> Result<()> {
 /// Moves a ticket to another status (transition table above). Staff changes are public
 /// updates: the client is e-mailed.
 pub fn set_status(session: &Session, settings: &Settings, key: &str, status: &str) -> Result<Outcome> {
-    let t = readable(session, key)?;
+    let t = refs::ticket(session, key)?;
     let grant: Grant = session.require(Permission::TicketStatus)?;
     let to = parse_status(status)?;
     check_transition(session, &t, to)?;
@@ -535,7 +513,7 @@ pub fn set_status(session: &Session, settings: &Settings, key: &str, status: &st
 
 /// Assigns a ticket to a collaborator who can answer tickets.
 pub fn assign(session: &Session, settings: &Settings, key: &str, username: &str) -> Result<Outcome> {
-    let t = readable(session, key)?;
+    let t = refs::ticket(session, key)?;
     let grant = session.require(Permission::TicketAssign)?;
     let user = refs::staff(session.db(), "assignee", username, None)?;
     let perms = db::role::permissions_of_user(session.db(), user.id)?;
@@ -570,7 +548,7 @@ pub fn attachment(session: &Session, id: i64) -> Result<(AttachmentInfo, Vec<u8>
         return Err(Error::not_found("attachment", id));
     };
     // The ticket must be readable: a foreign attachment does not exist for a client.
-    readable(session, &ticket_id.to_string())
+    refs::ticket(session, &ticket_id.to_string())
         .map_err(|e| if e.kind() == crate::ErrorKind::NotFound { Error::not_found("attachment", id) } else { e })?;
     if internal && !session.can(Permission::TicketNote) {
         // An internal note's file does not exist for a client.
