@@ -235,6 +235,13 @@ impl Db {
         Ok(self.conn.execute_batch(sql)?)
     }
 
+    /// Runs one raw statement with one bound text value, for tests.
+    #[cfg(test)]
+    pub fn exec_bound_for_test(&self, sql: &str, value: &str) -> Result<()> {
+        self.conn.execute(sql, [value])?;
+        Ok(())
+    }
+
     /// Reads a value from the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;

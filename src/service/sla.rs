@@ -18,7 +18,7 @@ pub use crate::domain::sla_policy::{Alert, CheckReport, Explanation, PolicyInput
 
 pub const TYPES: [&str; 3] = ["urgent", "maintenance", "evolution"];
 
-fn ticket_type(t: &str) -> Result<&'static str> {
+pub(super) fn ticket_type(t: &str) -> Result<&'static str> {
     TYPES
         .iter()
         .find(|k| **k == t.trim())

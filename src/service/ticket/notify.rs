@@ -1,0 +1,76 @@
+//! The e-mails a ticket change queues, in the transaction of the change.
+
+use super::*;
+use crate::Result;
+use crate::db::{self, Read, Tx};
+use crate::domain::time;
+use crate::mail::html_escape;
+use crate::service::mail::{self, Draft};
+use chrono::Utc;
+use std::collections::HashSet;
+
+/// E-mails of the people who act on a ticket: its assignee, or else the support team.
+pub(super) fn team_emails(r: &impl Read, t: &Ticket) -> Result<Vec<String>> {
+    if let Some(id) = t.assignee_id
+        && let Some(u) = db::user::get(r, id)?.filter(|u| u.active)
+    {
+        return Ok(vec![u.email]);
+    }
+    let team = db::user::list(r, &db::user::Filter { role: Some("support"), ..Default::default() })?;
+    Ok(team.into_iter().map(|u| u.email).collect())
+}
+
+/// What happened, for an e-mail.
+pub(super) struct Notice<'a> {
+    pub(super) kind: &'static str,
+    pub(super) headline: &'a str,
+    pub(super) body: &'a str,
+}
+
+/// Queues one e-mail per recipient (never to the person who acted).
+pub(super) fn notify(
+    tx: &Tx,
+    settings: &Settings,
+    t: &Ticket,
+    to: Vec<String>,
+    actor_email: &str,
+    n: Notice,
+) -> Result<usize> {
+    let Notice { kind, headline, body } = n;
+    let now = time::format_utc(Utc::now());
+    let text = format!(
+        "{headline}\n\n{body}\n\nTicket #{} \"{}\" ({}), status: {}.\n-- \nReply with: rolo ticket reply {} --body …\n",
+        t.id, t.subject, t.project, t.status, t.id
+    );
+    let html = format!(
+        "<p><strong>{}</strong></p>\n<blockquote>{}</blockquote>\n<p>Ticket #{} &ldquo;{}&rdquo; ({}), status: {}.</p>",
+        html_escape(headline),
+        html_escape(body),
+        t.id,
+        html_escape(&t.subject),
+        html_escape(&t.project),
+        html_escape(&t.status)
+    );
+    let mut n = 0;
+    let mut seen = HashSet::new();
+    for addr in to.into_iter().filter(|a| !a.eq_ignore_ascii_case(actor_email)) {
+        if !seen.insert(addr.to_lowercase()) {
+            continue;
+        }
+        mail::enqueue(
+            tx,
+            settings.smtp,
+            &Draft {
+                to: addr,
+                subject: format!("[{} #{}] {}", t.project, t.id, t.subject),
+                text: text.clone(),
+                html: html.clone(),
+                ticket_id: Some(t.id),
+                kind,
+            },
+            &now,
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
