@@ -4,7 +4,7 @@ use super::{Expr, MAX_DEPTH, MAX_LEN, Op};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Token {
+enum Token {
     Open,
     Close,
     Comma,
@@ -17,7 +17,7 @@ pub(super) fn err(msg: impl Into<String>) -> Error {
     Error::invalid("filter", msg.into())
 }
 
-pub(super) fn lex(input: &str) -> Result<Vec<(usize, Token)>> {
+fn lex(input: &str) -> Result<Vec<(usize, Token)>> {
     let mut out = Vec::new();
     let mut chars = input.char_indices().peekable();
     while let Some(&(at, c)) = chars.peek() {
@@ -103,37 +103,37 @@ pub(super) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '+' | '@' | ':' | '/')
 }
 
-pub(super) fn keyword(t: &Token, k: &str) -> bool {
+fn keyword(t: &Token, k: &str) -> bool {
     matches!(t, Token::Word(w) if w.eq_ignore_ascii_case(k))
 }
 
 pub(super) const KEYWORDS: &[&str] = &["and", "or", "not", "in", "is", "empty"];
 
-pub(super) struct Parser {
+struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
     depth: usize,
 }
 
 impl Parser {
-    pub(super) fn peek(&self) -> Option<&Token> {
+    fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos).map(|(_, t)| t)
     }
 
-    pub(super) fn where_(&self) -> String {
+    fn where_(&self) -> String {
         match self.tokens.get(self.pos) {
             Some((at, _)) => format!("at {}", at + 1),
             None => "at the end".into(),
         }
     }
 
-    pub(super) fn next(&mut self) -> Option<Token> {
+    fn next(&mut self) -> Option<Token> {
         let t = self.tokens.get(self.pos).map(|(_, t)| t.clone());
         self.pos += 1;
         t
     }
 
-    pub(super) fn or(&mut self) -> Result<Expr> {
+    fn or(&mut self) -> Result<Expr> {
         let mut left = self.and()?;
         while self.peek().is_some_and(|t| keyword(t, "or")) {
             self.pos += 1;
@@ -142,7 +142,7 @@ impl Parser {
         Ok(left)
     }
 
-    pub(super) fn and(&mut self) -> Result<Expr> {
+    fn and(&mut self) -> Result<Expr> {
         let mut left = self.not()?;
         while self.peek().is_some_and(|t| keyword(t, "and")) {
             self.pos += 1;
@@ -151,7 +151,7 @@ impl Parser {
         Ok(left)
     }
 
-    pub(super) fn not(&mut self) -> Result<Expr> {
+    fn not(&mut self) -> Result<Expr> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(err(format!("nested more than {MAX_DEPTH} deep")));
@@ -166,7 +166,7 @@ impl Parser {
         Ok(e)
     }
 
-    pub(super) fn atom(&mut self) -> Result<Expr> {
+    fn atom(&mut self) -> Result<Expr> {
         let at = self.where_();
         match self.next() {
             Some(Token::Open) => {
@@ -184,14 +184,14 @@ impl Parser {
         }
     }
 
-    pub(super) fn where_back(&self) -> String {
+    fn where_back(&self) -> String {
         match self.tokens.get(self.pos.saturating_sub(1)) {
             Some((at, _)) => format!("at {}", at + 1),
             None => "at the end".into(),
         }
     }
 
-    pub(super) fn value(&mut self) -> Result<String> {
+    fn value(&mut self) -> Result<String> {
         let at = self.where_();
         match self.next() {
             Some(Token::Quoted(s)) => Ok(s),
@@ -201,7 +201,7 @@ impl Parser {
         }
     }
 
-    pub(super) fn test(&mut self, subject: String) -> Result<Expr> {
+    fn test(&mut self, subject: String) -> Result<Expr> {
         let at = self.where_();
         match self.next() {
             Some(Token::Op(op)) => Ok(Expr::Compare { subject, op, value: self.value()? }),
@@ -238,7 +238,7 @@ impl Parser {
     }
 }
 
-pub(super) fn show(t: &Token) -> String {
+fn show(t: &Token) -> String {
     match t {
         Token::Open => "`(`".into(),
         Token::Close => "`)`".into(),
