@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::authz::{Actor, Session, audit_as, system_key};
 use crate::db::{self, Db};
 use crate::domain::audit::Outcome;
-use crate::domain::time;
+use crate::domain::{time, validate};
 use crate::secrets::{Secret, StoredTokens, hex};
 use crate::{Error, Result};
 
@@ -89,125 +89,91 @@ fn stored_form(t: &IssuedTokens) -> (String, String, String, String) {
 
 const WRONG_CREDENTIALS: &str = "wrong username or password";
 
+/// One audited login attempt, in its own transaction (a failure must leave its trace even
+/// though the login itself fails).
+fn audit_attempt(
+    db: &Db,
+    actor: Option<&Actor>,
+    action: &str,
+    user_id: Option<i64>,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<()> {
+    db.write(&system_key(), |tx| audit_as(tx, actor, action, "user", user_id, outcome, Some(detail), None, None))
+}
+
 /// Checks a username and password; on success opens a session and returns its tokens.
 pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Actor, IssuedTokens)> {
     let now = Utc::now();
-    let stamp = time::format_utc(now);
-    let key = system_key();
-    let user = db::user::find_by_username(db, username)?;
-    let Some(user) = user else {
+    let Some(user) = db::user::find_by_username(db, username)? else {
         verify_password(password, decoy_hash());
-        db.write(&key, |tx| {
-            audit_as(
-                tx,
-                None,
-                "login.failed",
-                "user",
-                None,
-                Outcome::Failed,
-                Some(&format!("unknown username `{}`", username.trim())),
-                None,
-                None,
-            )
-        })?;
+        let detail = format!("unknown username `{}`", validate::excerpt(username.trim()));
+        audit_attempt(db, None, "login.failed", None, Outcome::Failed, &detail)?;
         return Err(Error::auth(WRONG_CREDENTIALS));
     };
     let actor = Actor::load(db, user.clone())?;
-
     let locked_until = user.locked_until.as_deref().map(time::parse_stored).transpose()?;
     if let Some(until) = locked_until.filter(|u| *u > now) {
-        db.write(&key, |tx| {
-            audit_as(
-                tx,
-                Some(&actor),
-                "login.locked",
-                "user",
-                Some(user.id),
-                Outcome::Denied,
-                Some("attempt while locked"),
-                None,
-                None,
-            )
-        })?;
+        audit_attempt(db, Some(&actor), "login.locked", Some(user.id), Outcome::Denied, "attempt while locked")?;
         return Err(Error::auth(format!(
             "account `{}` is locked after {MAX_FAILED_LOGINS} failed logins until {}; try again later",
             user.username,
             time::display_local(until)
         )));
     }
-
-    let hash = db::user::password_hash(db, user.id)?;
-    if !verify_password(password, &hash) {
-        let locked = db.write(&key, |tx| {
-            let failures = db::user::add_failed_login(tx, user.id)?;
-            audit_as(
-                tx,
-                Some(&actor),
-                "login.failed",
-                "user",
-                Some(user.id),
-                Outcome::Failed,
-                Some("wrong password"),
-                None,
-                None,
-            )?;
-            if failures >= MAX_FAILED_LOGINS {
-                db::user::lock(tx, user.id, &time::format_utc(now + LOCKOUT))?;
-                audit_as(
-                    tx,
-                    Some(&actor),
-                    "login.lockout",
-                    "user",
-                    Some(user.id),
-                    Outcome::Denied,
-                    Some(&format!("{failures} failed logins in a row: locked for 15 minutes")),
-                    None,
-                    None,
-                )?;
-                return Ok(true);
-            }
-            Ok(false)
-        })?;
-        if locked {
-            return Err(Error::auth(format!("{WRONG_CREDENTIALS}; the account is now locked for 15 minutes")));
-        }
-        return Err(Error::auth(WRONG_CREDENTIALS));
+    if !verify_password(password, &db::user::password_hash(db, user.id)?) {
+        return Err(wrong_password(db, &actor, now));
     }
     if !user.active {
-        db.write(&key, |tx| {
-            audit_as(
-                tx,
-                Some(&actor),
-                "login.failed",
-                "user",
-                Some(user.id),
-                Outcome::Denied,
-                Some("account deactivated"),
-                None,
-                None,
-            )
-        })?;
+        audit_attempt(db, Some(&actor), "login.failed", Some(user.id), Outcome::Denied, "account deactivated")?;
         return Err(Error::auth(format!("account `{}` is deactivated", user.username)));
     }
-
     let issued = issue(now)?;
     let (ah, ae, rh, re) = stored_form(&issued);
-    db.write(&key, |tx| {
+    let stamp = time::format_utc(now);
+    db.write(&system_key(), |tx| {
         db::user::record_login(tx, user.id, &stamp)?;
-        let sid = db::session::insert(
-            tx,
-            user.id,
-            &db::session::NewTokens {
-                access_hash: &ah,
-                access_expires_at: &ae,
-                refresh_hash: &rh,
-                refresh_expires_at: &re,
-            },
-            &stamp,
-        )?;
+        let tokens = db::session::NewTokens {
+            access_hash: &ah,
+            access_expires_at: &ae,
+            refresh_hash: &rh,
+            refresh_expires_at: &re,
+        };
+        let sid = db::session::insert(tx, user.id, &tokens, &stamp)?;
         audit_as(tx, Some(&actor), "login", "session", Some(sid), Outcome::Ok, None, None, None)
     })?;
     Ok((actor, issued))
+}
+
+/// Counts a wrong password; the fifth in a row locks the account for 15 minutes. Returns the
+/// error to answer (or the failure to record it, which wins).
+fn wrong_password(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Error {
+    let recorded = db.write(&system_key(), |tx| {
+        let failures = db::user::add_failed_login(tx, actor.id)?;
+        audit_as(
+            tx,
+            Some(actor),
+            "login.failed",
+            "user",
+            Some(actor.id),
+            Outcome::Failed,
+            Some("wrong password"),
+            None,
+            None,
+        )?;
+        if failures < MAX_FAILED_LOGINS {
+            return Ok(false);
+        }
+        db::user::lock(tx, actor.id, &time::format_utc(now + LOCKOUT))?;
+        let detail = format!("{failures} failed logins in a row: locked for 15 minutes");
+        audit_as(tx, Some(actor), "login.lockout", "user", Some(actor.id), Outcome::Denied, Some(&detail), None, None)?;
+        Ok(true)
+    });
+    match recorded {
+        Ok(true) => Error::auth(format!("{WRONG_CREDENTIALS}; the account is now locked for 15 minutes")),
+        Ok(false) => Error::auth(WRONG_CREDENTIALS),
+        Err(e) => e,
+    }
 }
 
 /// The credentials a command presents: from the store, or `ROLO_TOKEN` (access only).

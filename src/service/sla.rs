@@ -1,14 +1,15 @@
 //! SLA policies and clocks: `rolo ticket sla policy list|set`, `check` (for cron) and
 //! `explain`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::authz::Session;
+use super::authz::{Grant, Session};
 use super::mail::{self, Draft};
 use crate::db::{self, Read};
 use crate::domain::sla::{self, Calendar, CalendarSpec, Clock, Phase, Policy, State, Timeline};
+use crate::domain::ticket::Ticket;
 use crate::domain::{Permission, time};
 use crate::mail::{SmtpSettings, html_escape};
 use crate::{Error, Result};
@@ -190,15 +191,36 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
     let grant = session.require(Permission::SlaRead)?;
     let db = session.db();
     let clocks = evaluate_many(db, None, at)?;
-    let flagged: std::collections::HashSet<i64> = clocks
+    let flagged: HashSet<i64> = clocks
         .iter()
         .filter(|(_, (f, r))| [f.state, r.state].iter().any(|s| matches!(s, State::AtRisk | State::Breached)))
         .map(|(id, _)| *id)
         .collect();
     let tickets = db::ticket::by_ids(db, &flagged)?;
-    let mut alerts = Vec::new();
-    let mut ids: Vec<&i64> = flagged.iter().collect();
+    let alerts = alerts_of(&clocks, &tickets);
+    let sent = db::sla::notices(db)?;
+    let fresh: Vec<&Alert> =
+        alerts.iter().filter(|a| !sent.contains(&format!("{} {} {}", a.ticket_id, a.clock, level(a)))).collect();
+    let queued = if fresh.is_empty() { 0 } else { queue_notices(session, &grant, smtp, &fresh, &tickets)? };
+    Ok(CheckReport {
+        at: time::format_utc(at),
+        checked: clocks.len(),
+        at_risk: alerts.iter().filter(|a| a.state == State::AtRisk).count(),
+        breached: alerts.iter().filter(|a| a.state == State::Breached).count(),
+        notices_queued: queued,
+        alerts,
+    })
+}
+
+fn level(a: &Alert) -> &'static str {
+    if a.state == State::Breached { "breached" } else { "at_risk" }
+}
+
+/// One alert per clock at risk or breached, by ticket id.
+fn alerts_of(clocks: &HashMap<i64, (Clock, Clock)>, tickets: &HashMap<i64, Ticket>) -> Vec<Alert> {
+    let mut ids: Vec<&i64> = tickets.keys().collect();
     ids.sort();
+    let mut alerts = Vec::new();
     for id in ids {
         let (Some((first, resolution)), Some(t)) = (clocks.get(id), tickets.get(id)) else { continue };
         for (name, c) in [("first_response", first), ("resolution", resolution)] {
@@ -217,83 +239,80 @@ pub fn check(session: &Session, smtp: &SmtpSettings, at: DateTime<Utc>) -> Resul
             }
         }
     }
-    let level = |a: &Alert| if a.state == State::Breached { "breached" } else { "at_risk" };
-    let sent = db::sla::notices(db)?;
-    let fresh: Vec<&Alert> =
-        alerts.iter().filter(|a| !sent.contains(&format!("{} {} {}", a.ticket_id, a.clock, level(a)))).collect();
-    let queued = if fresh.is_empty() {
-        0
-    } else {
-        // Recipients are looked up once: each assignee, and the support team for the rest.
-        let team: Vec<String> = db::user::list(db, &db::user::Filter { role: Some("support"), ..Default::default() })?
-            .into_iter()
-            .map(|u| u.email)
-            .collect();
-        let mut assignees = HashMap::new();
-        for a in &fresh {
-            if let Some(id) = tickets.get(&a.ticket_id).and_then(|t| t.assignee_id)
-                && !assignees.contains_key(&id)
-            {
-                assignees.insert(id, db::user::get(db, id)?.filter(|u| u.active).map(|u| u.email));
-            }
+    alerts
+}
+
+/// Queues the notices not sent yet, to each ticket's assignee or else the support team, in one
+/// transaction with one audit entry for the run.
+fn queue_notices(
+    session: &Session,
+    grant: &Grant,
+    smtp: &SmtpSettings,
+    fresh: &[&Alert],
+    tickets: &HashMap<i64, Ticket>,
+) -> Result<usize> {
+    let db = session.db();
+    // Recipients are looked up once: each assignee, and the support team for the rest.
+    let team: Vec<String> = db::user::list(db, &db::user::Filter { role: Some("support"), ..Default::default() })?
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    let mut assignees = HashMap::new();
+    for id in fresh.iter().filter_map(|a| tickets.get(&a.ticket_id).and_then(|t| t.assignee_id)) {
+        if let std::collections::hash_map::Entry::Vacant(e) = assignees.entry(id) {
+            e.insert(db::user::get(db, id)?.filter(|u| u.active).map(|u| u.email));
         }
-        let stamp = time::format_utc(Utc::now());
-        grant.write(|tx| {
-            let mut queued = 0;
-            let mut notified = Vec::new();
-            for a in &fresh {
-                if !db::sla::record_notice(tx, a.ticket_id, &a.clock, level(a), &stamp)? {
-                    continue;
-                }
-                let Some(t) = tickets.get(&a.ticket_id) else { continue };
-                let what = if a.state == State::Breached { "breached" } else { "at risk" };
-                let text = format!(
-                    "The {} target of ticket #{} \"{}\" ({}) is {what}.\n\n{}\n\n-- \nrolo ticket sla explain {}\n",
-                    a.clock.replace('_', " "),
-                    t.id,
-                    t.subject,
-                    t.project,
-                    match &a.deadline {
-                        Some(d) => format!("Deadline: {d}"),
-                        None => format!("Over by {} business minutes.", (-a.remaining_seconds).max(0) / 60),
-                    },
-                    t.id
-                );
-                let to = match t.assignee_id.and_then(|id| assignees.get(&id).cloned().flatten()) {
-                    Some(email) => vec![email],
-                    None => team.clone(),
-                };
-                for to in to {
-                    mail::enqueue(
-                        tx,
-                        smtp,
-                        &Draft {
-                            to,
-                            subject: format!("[{} #{}] SLA {what}: {}", t.project, t.id, t.subject),
-                            html: format!("<p>{}</p>", html_escape(&text)),
-                            text: text.clone(),
-                            ticket_id: Some(t.id),
-                            kind: "sla",
-                        },
-                        &stamp,
-                    )?;
-                    queued += 1;
-                }
-                notified.push(serde_json::json!({"ticket": t.id, "clock": a.clock, "level": level(a)}));
+    }
+    let stamp = time::format_utc(Utc::now());
+    grant.write(|tx| {
+        let mut queued = 0;
+        let mut notified = Vec::new();
+        for a in fresh {
+            let Some(t) = tickets.get(&a.ticket_id) else { continue };
+            if !db::sla::record_notice(tx, a.ticket_id, &a.clock, level(a), &stamp)? {
+                continue;
             }
-            // One entry for the run, listing every notice it queued.
-            grant.audit(tx, "sla.notices", "ticket", None, None, Some(&notified))?;
-            Ok(queued)
-        })?
-    };
-    Ok(CheckReport {
-        at: time::format_utc(at),
-        checked: clocks.len(),
-        at_risk: alerts.iter().filter(|a| a.state == State::AtRisk).count(),
-        breached: alerts.iter().filter(|a| a.state == State::Breached).count(),
-        notices_queued: queued,
-        alerts,
+            let to = match t.assignee_id.and_then(|id| assignees.get(&id).cloned().flatten()) {
+                Some(email) => vec![email],
+                None => team.clone(),
+            };
+            for draft in notice_drafts(a, t, to) {
+                mail::enqueue(tx, smtp, &draft, &stamp)?;
+                queued += 1;
+            }
+            notified.push(serde_json::json!({"ticket": t.id, "clock": a.clock, "level": level(a)}));
+        }
+        // One entry for the run, listing every notice it queued.
+        grant.audit(tx, "sla.notices", "ticket", None, None, Some(&notified))?;
+        Ok(queued)
     })
+}
+
+/// The e-mail of one SLA notice, one draft per recipient.
+fn notice_drafts(a: &Alert, t: &Ticket, to: Vec<String>) -> Vec<Draft> {
+    let what = if a.state == State::Breached { "breached" } else { "at risk" };
+    let deadline = match &a.deadline {
+        Some(d) => format!("Deadline: {d}"),
+        None => format!("Over by {} business minutes.", (-a.remaining_seconds).max(0) / 60),
+    };
+    let text = format!(
+        "The {} target of ticket #{} \"{}\" ({}) is {what}.\n\n{deadline}\n\n-- \nrolo ticket sla explain {}\n",
+        a.clock.replace('_', " "),
+        t.id,
+        t.subject,
+        t.project,
+        t.id
+    );
+    to.into_iter()
+        .map(|to| Draft {
+            to,
+            subject: format!("[{} #{}] SLA {what}: {}", t.project, t.id, t.subject),
+            html: format!("<p>{}</p>", html_escape(&text)),
+            text: text.clone(),
+            ticket_id: Some(t.id),
+            kind: "sla",
+        })
+        .collect()
 }
 
 /// How each deadline of a ticket was computed.

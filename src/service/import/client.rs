@@ -72,22 +72,7 @@ pub fn import_clients(
     let ctx = RowContext { session, opts, registry: &registry, may_assign, owner, stamp: &stamp, now };
     let outcome = grant.write(|tx| {
         let group = match (&group_name, &group_grant) {
-            (Some(name), Some(g)) => Some(match db::population::group(tx, name, None)? {
-                Some(existing) => existing.id,
-                None => {
-                    let id = db::population::insert_group(
-                        tx,
-                        name,
-                        GroupKind::Imported.as_str(),
-                        "filled by client import",
-                        None,
-                        actor,
-                        &stamp,
-                    )?;
-                    g.audit(tx, "group.create", "group", Some(id), None, Some(&serde_json::json!({"name": name})))?;
-                    id
-                }
-            }),
+            (Some(name), Some(g)) => Some(import_group(tx, g, name, actor, &stamp)?),
             _ => None,
         };
         let first_new = db::client::begin_bulk(tx)?;
@@ -101,19 +86,17 @@ pub fn import_clients(
             }
             let result = row.and_then(|mut row| {
                 let input = input_of(&mut row);
-                if let Some(email) = &input.email {
-                    use std::hash::{Hash, Hasher};
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    email.to_lowercase().hash(&mut h);
-                    if let Some(first) = seen.insert(h.finish(), line) {
-                        return match opts.on_duplicate {
-                            OnDuplicate::Skip => Ok((Applied::Skipped, None)),
-                            _ => Err(Error::invalid(
-                                "email",
-                                format!("`{email}` already appears on line {first} of this file"),
-                            )),
-                        };
-                    }
+                if let Some(first) = input.email.as_deref().and_then(|e| seen_before(&mut seen, e, line)) {
+                    return match opts.on_duplicate {
+                        OnDuplicate::Skip => Ok((Applied::Skipped, None)),
+                        _ => Err(Error::invalid(
+                            "email",
+                            format!(
+                                "`{}` already appears on line {first} of this file",
+                                input.email.unwrap_or_default()
+                            ),
+                        )),
+                    };
                 }
                 apply_row(&ctx, tx, input, &mut company_ids)
             });
@@ -152,6 +135,33 @@ pub fn import_clients(
         Ok(())
     });
     finish(report, outcome)
+}
+
+/// The group an import fills: an existing one by name, or a new `imported` group.
+fn import_group(tx: &db::Tx, grant: &crate::service::Grant, name: &str, actor: i64, stamp: &str) -> Result<i64> {
+    if let Some(existing) = db::population::group(tx, name, None)? {
+        return Ok(existing.id);
+    }
+    let id = db::population::insert_group(
+        tx,
+        name,
+        GroupKind::Imported.as_str(),
+        "filled by client import",
+        None,
+        actor,
+        stamp,
+    )?;
+    grant.audit(tx, "group.create", "group", Some(id), None, Some(&serde_json::json!({"name": name})))?;
+    Ok(id)
+}
+
+/// Whether a file names this e-mail again (case ignored): the line it first appeared on.
+/// Addresses are kept as 64-bit hashes, 8 bytes a row, not the address.
+fn seen_before(seen: &mut HashMap<u64, u64>, email: &str, line: u64) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    email.to_lowercase().hash(&mut h);
+    seen.insert(h.finish(), line)
 }
 
 struct RowContext<'a> {
