@@ -1,5 +1,6 @@
 //! The append-only audit log (the schema's triggers refuse updates and deletes).
 
+use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::{Read, Tx};
@@ -8,7 +9,7 @@ use crate::domain::audit::{Entry, Outcome};
 
 /// One entry to append.
 pub struct NewEntry<'a> {
-    pub at: &'a str,
+    pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub actor: Option<&'a str>,
     pub action: &'a str,
@@ -25,7 +26,7 @@ pub fn append(tx: &Tx, e: &NewEntry) -> Result<()> {
         "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            e.at,
+            super::utc_text(e.at),
             e.actor_id,
             e.actor,
             e.action,
@@ -45,7 +46,7 @@ pub struct Filter<'a> {
     pub actor: Option<&'a str>,
     pub entity: Option<&'a str>,
     pub action: Option<&'a str>,
-    pub since: Option<&'a str>,
+    pub since: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
 }
 
@@ -60,7 +61,7 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Entry>> {
          LIMIT ?5",
     )?;
     let limit = f.limit.map_or(-1, i64::from);
-    let rows = stmt.query_map(params![f.actor, f.entity, f.action, f.since, limit], |row| {
+    let rows = stmt.query_map(params![f.actor, f.entity, f.action, f.since.map(super::utc_text), limit], |row| {
         let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
             let s: Option<String> = row.get(i)?;
             s.map(|s| super::json_column(i, &s)).transpose()

@@ -1,5 +1,6 @@
 //! Clients (contact persons), their lifecycle stage history, and the search index.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
@@ -149,7 +150,8 @@ fn email_taken(f: &Fields) -> String {
     format!("a client with the e-mail `{}` already exists", f.email)
 }
 
-pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let stamp = super::utc_text(now);
     tx.conn()
         .prepare_cached(
             "INSERT INTO clients (full_name, email, phone, phone_digits, company_id, sales_contact_id, stage,
@@ -166,7 +168,7 @@ pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i6
             stage,
             f.first_contact_at,
             f.last_contact_at,
-            now,
+            stamp,
             by,
             f.consent,
             Value::Object(f.profile.clone()).to_string()
@@ -177,7 +179,8 @@ pub fn insert(tx: &Tx, f: &Fields, stage: &str, by: i64, now: &str) -> Result<i6
     Ok(id)
 }
 
-pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
+pub fn update(tx: &Tx, id: i64, f: &Fields, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "UPDATE clients SET full_name = ?2, email = ?3, phone = ?4, phone_digits = ?5, company_id = ?6,
@@ -204,12 +207,14 @@ pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
 }
 
 /// Moves a client to another stage and records the change.
-pub fn set_stage(tx: &Tx, id: i64, from: &str, to: &str, by: i64, now: &str) -> Result<()> {
-    tx.conn().execute("UPDATE clients SET stage = ?2, updated_at = ?3 WHERE id = ?1", params![id, to, now])?;
+pub fn set_stage(tx: &Tx, id: i64, from: &str, to: &str, by: i64, now: DateTime<Utc>) -> Result<()> {
+    let stamp = super::utc_text(now);
+    tx.conn().execute("UPDATE clients SET stage = ?2, updated_at = ?3 WHERE id = ?1", params![id, to, stamp])?;
     record_stage(tx, id, Some(from), to, by, now)
 }
 
-fn record_stage(tx: &Tx, id: i64, from: Option<&str>, to: &str, by: i64, now: &str) -> Result<()> {
+fn record_stage(tx: &Tx, id: i64, from: Option<&str>, to: &str, by: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn()
         .prepare_cached(
             "INSERT INTO client_stage_history (client_id, from_stage, to_stage, at, by_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -219,7 +224,8 @@ fn record_stage(tx: &Tx, id: i64, from: Option<&str>, to: &str, by: i64, now: &s
 }
 
 /// Moves "last contact" forward (never back).
-pub fn touch_last_contact(tx: &Tx, id: i64, at: &str) -> Result<()> {
+pub fn touch_last_contact(tx: &Tx, id: i64, at: DateTime<Utc>) -> Result<()> {
+    let at = super::utc_text(at);
     tx.conn().execute(
         "UPDATE clients SET last_contact_at = ?2 WHERE id = ?1 AND (last_contact_at IS NULL OR last_contact_at < ?2)",
         params![id, at],
@@ -306,8 +312,9 @@ pub fn add_plan_to_group(
     plan: &crate::domain::segment::Plan,
     group: i64,
     by: i64,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<usize> {
+    let now = super::utc_text(now);
     let mut q =
         Query::new("INSERT OR IGNORE INTO client_group_members (group_id, client_id, added_at, added_by) SELECT ");
     q.bind("?", group);

@@ -1,5 +1,6 @@
 //! Companies: the natural grouping of client contacts.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -94,7 +95,8 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Company>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(tx: &Tx, f: &Fields, by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, f: &Fields, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO companies (name, logo, size, industry, business_type, country, website, time_zone,
@@ -120,7 +122,8 @@ pub fn insert(tx: &Tx, f: &Fields, by: i64, now: &str) -> Result<i64> {
     Ok(tx.conn().last_insert_rowid())
 }
 
-pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
+pub fn update(tx: &Tx, id: i64, f: &Fields, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "UPDATE companies SET name = ?2, logo = ?3, size = ?4, industry = ?5, business_type = ?6, country = ?7,

@@ -1,5 +1,6 @@
 //! Contracts between the company and a client. The sales contact is the client's.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -82,7 +83,8 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Contract>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(tx: &Tx, f: &Fields, by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, f: &Fields, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO contracts (id, client_id, total, due, currency, signed, signed_at, created_at, created_by, updated_at)
@@ -93,7 +95,8 @@ pub fn insert(tx: &Tx, f: &Fields, by: i64, now: &str) -> Result<i64> {
     Ok(tx.conn().last_insert_rowid())
 }
 
-pub fn update_amounts(tx: &Tx, id: i64, total: i64, due: i64, currency: &str, now: &str) -> Result<()> {
+pub fn update_amounts(tx: &Tx, id: i64, total: i64, due: i64, currency: &str, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE contracts SET total = ?2, due = ?3, currency = ?4, updated_at = ?5 WHERE id = ?1",
         params![id, total, due, currency, now],
@@ -101,7 +104,9 @@ pub fn update_amounts(tx: &Tx, id: i64, total: i64, due: i64, currency: &str, no
     Ok(())
 }
 
-pub fn set_signed(tx: &Tx, id: i64, signed_at: Option<&str>, now: &str) -> Result<()> {
+pub fn set_signed(tx: &Tx, id: i64, signed_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
+    let signed_at = signed_at.map(super::utc_text);
     tx.conn().execute(
         "UPDATE contracts SET signed = ?2, signed_at = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, signed_at.is_some(), signed_at, now],

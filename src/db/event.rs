@@ -1,5 +1,6 @@
 //! Events organised for a client under a signed contract.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -50,8 +51,8 @@ pub struct Filter {
     pub no_support: bool,
     pub support_contact_id: Option<i64>,
     pub contract_id: Option<i64>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
 }
 
@@ -69,10 +70,10 @@ pub fn list_query(f: &Filter) -> Query {
     }
     // An event is in [from, to) when it overlaps it; starts are indexed, so bound by start.
     if let Some(from) = &f.from {
-        q.bind(" AND e.ends_at > ?", from.clone());
+        q.bind(" AND e.ends_at > ?", super::utc_text(*from));
     }
     if let Some(to) = &f.to {
-        q.bind(" AND e.starts_at < ?", to.clone());
+        q.bind(" AND e.starts_at < ?", super::utc_text(*to));
     }
     q.push(" ORDER BY e.starts_at, e.id");
     q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
@@ -86,7 +87,8 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Event>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(tx: &Tx, id: Option<i64>, contract_id: i64, f: &Fields, by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, id: Option<i64>, contract_id: i64, f: &Fields, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO events (id, contract_id, name, starts_at, ends_at, support_contact_id, location, attendees, notes,
@@ -110,7 +112,8 @@ pub fn insert(tx: &Tx, id: Option<i64>, contract_id: i64, f: &Fields, by: i64, n
     Ok(tx.conn().last_insert_rowid())
 }
 
-pub fn update(tx: &Tx, id: i64, f: &Fields, now: &str) -> Result<()> {
+pub fn update(tx: &Tx, id: i64, f: &Fields, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE events SET name = ?2, starts_at = ?3, ends_at = ?4, support_contact_id = ?5, location = ?6,
             attendees = ?7, notes = ?8, updated_at = ?9 WHERE id = ?1",

@@ -1,5 +1,6 @@
 //! Interactions with a client: calls, meetings, e-mails…
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 
 use super::query::Query;
@@ -23,7 +24,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Interaction> {
     })
 }
 
-pub fn insert(tx: &Tx, client_id: i64, kind: &str, at: &str, notes: &str, by: i64, now: &str) -> Result<i64> {
+pub fn insert(
+    tx: &Tx,
+    client_id: i64,
+    kind: &str,
+    at: DateTime<Utc>,
+    notes: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let now = super::utc_text(now);
+    let at = super::utc_text(at);
     tx.conn().execute(
         "INSERT INTO interactions (client_id, kind, at, notes, author_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![client_id, kind, at, notes, by, now],

@@ -278,6 +278,12 @@ pub(crate) fn stream<T>(
     Ok(n)
 }
 
+/// The stored form of an instant (RFC 3339 UTC with milliseconds, which sorts as text).
+/// Services hand `db` typed times; only this module turns them into text.
+pub(crate) fn utc_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    crate::domain::time::format_utc(t)
+}
+
 /// Reads a JSON column. Text that is not JSON is an error naming the column, never a silent
 /// `null`: a damaged audit entry or calendar must be seen, not papered over.
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {

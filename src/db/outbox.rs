@@ -1,6 +1,7 @@
 //! The e-mail outbox: every message is a row first; delivery claims it, sends it, and marks
 //! it sent — or schedules a retry with backoff.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Read, Tx};
@@ -44,7 +45,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mail> {
     })
 }
 
-pub fn enqueue(tx: &Tx, m: &NewMail, now: &str) -> Result<i64> {
+pub fn enqueue(tx: &Tx, m: &NewMail, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id, in_reply_to, refs, ticket_id, kind,
             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
@@ -70,7 +72,8 @@ pub fn get(r: &impl Read, id: i64) -> Result<Option<Mail>> {
 }
 
 /// Messages due for a delivery attempt: queued and due, or claimed by a delivery that died.
-pub fn due(r: &impl Read, now: &str, limit: u32) -> Result<Vec<Mail>> {
+pub fn due(r: &impl Read, now: DateTime<Utc>, limit: u32) -> Result<Vec<Mail>> {
+    let now = super::utc_text(now);
     let sql =
         [SELECT, " WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"].concat();
     let mut stmt = r.conn().prepare_cached(&sql)?;
@@ -79,7 +82,9 @@ pub fn due(r: &impl Read, now: &str, limit: u32) -> Result<Vec<Mail>> {
 }
 
 /// Claims a message for sending until `lease_until`; `false` when another process has it.
-pub fn claim(tx: &Tx, id: i64, now: &str, lease_until: &str) -> Result<bool> {
+pub fn claim(tx: &Tx, id: i64, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
+    let lease_until = super::utc_text(lease_until);
     Ok(tx.conn().execute(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?3
          WHERE id = ?1 AND status IN ('queued', 'sending') AND next_attempt_at <= ?2",
@@ -87,7 +92,8 @@ pub fn claim(tx: &Tx, id: i64, now: &str, lease_until: &str) -> Result<bool> {
     )? == 1)
 }
 
-pub fn mark_sent(tx: &Tx, id: i64, now: &str) -> Result<()> {
+pub fn mark_sent(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
         params![id, now],
@@ -96,8 +102,8 @@ pub fn mark_sent(tx: &Tx, id: i64, now: &str) -> Result<()> {
 }
 
 /// A failed attempt: retry at `next`, or give up (`failed`) when `next` is None.
-pub fn mark_failed(tx: &Tx, id: i64, error: &str, next: Option<&str>) -> Result<()> {
-    match next {
+pub fn mark_failed(tx: &Tx, id: i64, error: &str, next: Option<DateTime<Utc>>) -> Result<()> {
+    match next.map(super::utc_text) {
         Some(next) => tx.conn().execute(
             "UPDATE outbox SET status = 'queued', next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
             params![id, next, error],
@@ -110,7 +116,8 @@ pub fn mark_failed(tx: &Tx, id: i64, error: &str, next: Option<&str>) -> Result<
 }
 
 /// Makes a queued or failed message due now.
-pub fn retry(tx: &Tx, id: i64, now: &str) -> Result<bool> {
+pub fn retry(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
     Ok(tx.conn().execute(
         "UPDATE outbox SET status = 'queued', next_attempt_at = ?2 WHERE id = ?1 AND status IN ('queued', 'failed')",
         params![id, now],

@@ -4,6 +4,10 @@
 use super::query::Query;
 use super::{Db, Read, client, contract, event, interaction, ticket};
 
+fn instant(s: &str) -> chrono::DateTime<chrono::Utc> {
+    crate::domain::time::parse_stored(s).expect("an instant")
+}
+
 fn plan(db: &Db, q: &Query) -> Vec<String> {
     let sql = format!("EXPLAIN QUERY PLAN {}", q.sql());
     let mut stmt = db.conn().prepare(&sql).expect("prepare");
@@ -96,8 +100,8 @@ fn every_listing_filter_uses_an_index() {
         (
             "event --from --to",
             event::list_query(&event::Filter {
-                from: Some("2023-01-01".into()),
-                to: Some("2023-02-01".into()),
+                from: Some(instant("2023-01-01T00:00:00Z")),
+                to: Some(instant("2023-02-01T00:00:00Z")),
                 limit: Some(50),
                 ..Default::default()
             }),
@@ -133,7 +137,7 @@ fn every_listing_filter_uses_an_index() {
         (
             "ticket --sla breached (now)",
             ticket::list_query(&ticket::Filter {
-                sla_now: Some((vec![4], "2026-11-21T00:00:00.000Z".into())),
+                sla_now: Some((vec![4], instant("2026-11-21T00:00:00Z"))),
                 limit: Some(50),
                 ..Default::default()
             }),

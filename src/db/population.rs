@@ -1,5 +1,6 @@
 //! The field registry, groups and segments, and the SQL of a segment's plan.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -69,7 +70,8 @@ fn choices_json(def: &FieldDef) -> Option<String> {
     (!def.choices.is_empty()).then(|| serde_json::Value::from(def.choices.clone()).to_string())
 }
 
-pub fn insert_field(tx: &Tx, def: &FieldDef, by: i64, now: &str) -> Result<i64> {
+pub fn insert_field(tx: &Tx, def: &FieldDef, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO client_fields (key, label, kind, choices, mandatory, public, origin, personal_data,
@@ -92,7 +94,8 @@ pub fn insert_field(tx: &Tx, def: &FieldDef, by: i64, now: &str) -> Result<i64> 
     Ok(tx.conn().last_insert_rowid())
 }
 
-pub fn update_field(tx: &Tx, def: &FieldDef, now: &str) -> Result<()> {
+pub fn update_field(tx: &Tx, def: &FieldDef, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE client_fields SET label = ?2, kind = ?3, choices = ?4, mandatory = ?5, public = ?6, origin = ?7,
             personal_data = ?8, updated_at = ?9
@@ -178,8 +181,9 @@ pub fn insert_group(
     description: &str,
     segment: Option<&str>,
     by: i64,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO client_groups (name, kind, description, segment, created_at, created_by, updated_at)
@@ -196,7 +200,8 @@ pub fn delete_group(tx: &Tx, id: i64) -> Result<()> {
 }
 
 /// Adds a client to a group; false when it already was a member.
-pub fn add_member(tx: &Tx, group: i64, client: i64, by: i64, now: &str) -> Result<bool> {
+pub fn add_member(tx: &Tx, group: i64, client: i64, by: i64, now: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
     let n = tx
         .conn()
         .prepare_cached(
@@ -211,7 +216,8 @@ pub fn remove_member(tx: &Tx, group: i64, client: i64) -> Result<bool> {
         == 1)
 }
 
-pub fn touch_group(tx: &Tx, id: i64, now: &str) -> Result<()> {
+pub fn touch_group(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute("UPDATE client_groups SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
     Ok(())
 }
@@ -259,7 +265,15 @@ pub fn segment(r: &impl Read, name: &str, id: Option<i64>) -> Result<Option<Segm
         .optional()?)
 }
 
-pub fn insert_segment(tx: &Tx, name: &str, filter: &str, description: &str, by: i64, now: &str) -> Result<i64> {
+pub fn insert_segment(
+    tx: &Tx,
+    name: &str,
+    filter: &str,
+    description: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO client_segments (name, filter, description, created_at, created_by, updated_at)
@@ -270,7 +284,8 @@ pub fn insert_segment(tx: &Tx, name: &str, filter: &str, description: &str, by: 
     Ok(tx.conn().last_insert_rowid())
 }
 
-pub fn update_segment(tx: &Tx, id: i64, filter: &str, description: &str, now: &str) -> Result<()> {
+pub fn update_segment(tx: &Tx, id: i64, filter: &str, description: &str, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE client_segments SET filter = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, filter, description, now],

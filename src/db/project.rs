@@ -1,5 +1,6 @@
 //! Projects of client companies, and which client accounts may see them.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -51,7 +52,8 @@ pub fn list(r: &impl Read, member: Option<i64>, company_id: Option<i64>) -> Resu
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(tx: &Tx, name: &str, company_id: i64, description: &str, by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, name: &str, company_id: i64, description: &str, by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO projects (name, company_id, description, created_at, created_by, updated_at)
@@ -70,7 +72,8 @@ pub fn has_access(r: &impl Read, project_id: i64, user_id: i64) -> Result<bool> 
     )?)
 }
 
-pub fn grant(tx: &Tx, project_id: i64, user_id: i64, by: i64, now: &str) -> Result<bool> {
+pub fn grant(tx: &Tx, project_id: i64, user_id: i64, by: i64, now: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
     Ok(tx.conn().execute(
         "INSERT OR IGNORE INTO project_access (project_id, user_id, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4)",
         params![project_id, user_id, now, by],

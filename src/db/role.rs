@@ -1,5 +1,6 @@
 //! Roles, their permissions, and who holds them.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Read, Tx, unique_violation};
@@ -40,7 +41,8 @@ pub fn find(r: &impl Read, name: &str) -> Result<Option<Role>> {
     row.map(|row| finish(r, row)).transpose()
 }
 
-pub fn insert(tx: &Tx, name: &str, description: &str, created_by: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, name: &str, description: &str, created_by: i64, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "INSERT INTO roles (name, description, builtin, created_at, created_by) VALUES (?1, ?2, 0, ?3, ?4)",
@@ -65,7 +67,8 @@ pub fn remove_permission(tx: &Tx, role_id: i64, permission: &str) -> Result<()> 
 }
 
 /// Gives a role to a user; returns false when the user already had it.
-pub fn grant(tx: &Tx, user_id: i64, role_id: i64, by: Option<i64>, now: &str) -> Result<bool> {
+pub fn grant(tx: &Tx, user_id: i64, role_id: i64, by: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
     let n = tx.conn().execute(
         "INSERT OR IGNORE INTO user_roles (user_id, role_id, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, role_id, now, by],

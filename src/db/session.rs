@@ -1,5 +1,6 @@
 //! Login sessions. Only SHA-256 digests of the tokens are stored.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Read, Tx};
@@ -8,9 +9,9 @@ use crate::domain::session::SessionRow;
 
 pub struct NewTokens<'a> {
     pub access_hash: &'a str,
-    pub access_expires_at: &'a str,
+    pub access_expires_at: DateTime<Utc>,
     pub refresh_hash: &'a str,
-    pub refresh_expires_at: &'a str,
+    pub refresh_expires_at: DateTime<Utc>,
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -25,11 +26,19 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
 
 const SELECT: &str = "SELECT id, user_id, access_expires_at, refresh_expires_at, revoked_at FROM sessions";
 
-pub fn insert(tx: &Tx, user_id: i64, t: &NewTokens, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, user_id: i64, t: &NewTokens, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO sessions (user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![user_id, t.access_hash, t.access_expires_at, t.refresh_hash, t.refresh_expires_at, now],
+        params![
+            user_id,
+            t.access_hash,
+            super::utc_text(t.access_expires_at),
+            t.refresh_hash,
+            super::utc_text(t.refresh_expires_at),
+            now
+        ],
     )?;
     Ok(tx.conn().last_insert_rowid())
 }
@@ -45,17 +54,26 @@ pub fn by_refresh_hash(r: &impl Read, hash: &str) -> Result<Option<SessionRow>> 
 }
 
 /// Replaces both tokens of a session (refresh rotation).
-pub fn rotate(tx: &Tx, id: i64, t: &NewTokens, now: &str) -> Result<()> {
+pub fn rotate(tx: &Tx, id: i64, t: &NewTokens, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE sessions SET access_hash = ?2, access_expires_at = ?3, refresh_hash = ?4,
                 refresh_expires_at = ?5, refreshed_at = ?6
          WHERE id = ?1 AND revoked_at IS NULL",
-        params![id, t.access_hash, t.access_expires_at, t.refresh_hash, t.refresh_expires_at, now],
+        params![
+            id,
+            t.access_hash,
+            super::utc_text(t.access_expires_at),
+            t.refresh_hash,
+            super::utc_text(t.refresh_expires_at),
+            now
+        ],
     )?;
     Ok(())
 }
 
-pub fn revoke(tx: &Tx, id: i64, reason: &str, now: &str) -> Result<bool> {
+pub fn revoke(tx: &Tx, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+    let now = super::utc_text(now);
     let n = tx.conn().execute(
         "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, now, reason],
@@ -64,7 +82,8 @@ pub fn revoke(tx: &Tx, id: i64, reason: &str, now: &str) -> Result<bool> {
 }
 
 /// Revokes every live session of a user; returns how many.
-pub fn revoke_all_of_user(tx: &Tx, user_id: i64, reason: &str, now: &str) -> Result<usize> {
+pub fn revoke_all_of_user(tx: &Tx, user_id: i64, reason: &str, now: DateTime<Utc>) -> Result<usize> {
+    let now = super::utc_text(now);
     Ok(tx.conn().execute(
         "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 WHERE user_id = ?1 AND revoked_at IS NULL",
         params![user_id, now, reason],

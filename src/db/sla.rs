@@ -1,5 +1,6 @@
 //! SLA policies per ticket type, and the notices already sent.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Read, Tx};
@@ -46,7 +47,8 @@ pub fn upsert(tx: &Tx, p: &PolicyRow, by: i64) -> Result<()> {
 }
 
 /// Records that a notice was queued; `false` when it had been already (so it is sent once).
-pub fn record_notice(tx: &Tx, ticket_id: i64, clock: &str, level: &str, at: &str) -> Result<bool> {
+pub fn record_notice(tx: &Tx, ticket_id: i64, clock: &str, level: &str, at: DateTime<Utc>) -> Result<bool> {
+    let at = super::utc_text(at);
     Ok(tx.conn().execute(
         "INSERT OR IGNORE INTO sla_notices (ticket_id, clock, level, at) VALUES (?1, ?2, ?3, ?4)",
         params![ticket_id, clock, level, at],

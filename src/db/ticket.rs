@@ -1,5 +1,6 @@
 //! Tickets, their threads, attachments, history and read markers.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::query::Query;
@@ -52,11 +53,11 @@ pub struct Filter {
     pub member_id: Option<i64>,
     /// Only tickets with messages this user has not read (internal notes count for staff).
     pub unread_for: Option<(i64, bool)>,
-    pub since: Option<String>,
-    pub created_before: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
     /// Overall SLA states wanted now (0 met, 1 paused, 2 ok, 3 at-risk, 4 breached), read
     /// from the stored projections, and the instant "now".
-    pub sla_now: Option<(Vec<u8>, String)>,
+    pub sla_now: Option<(Vec<u8>, DateTime<Utc>)>,
     pub limit: Option<u32>,
 }
 
@@ -128,13 +129,14 @@ fn filtered(base: &'static str, f: &Filter) -> Query {
         );
     }
     if let Some(s) = &f.since {
-        q.bind(" AND t.created_at >= ?", s.clone());
+        q.bind(" AND t.created_at >= ?", super::utc_text(*s));
     }
     if let Some(b) = &f.created_before {
         // As of another instant: a ticket does not exist before its creation.
-        q.bind(" AND t.created_at <= ?", b.clone());
+        q.bind(" AND t.created_at <= ?", super::utc_text(*b));
     }
     if let Some((states, now)) = &f.sla_now {
+        let now = super::utc_text(*now);
         // Mirrors domain::sla::Projection::state_at, one OR branch per wanted state.
         for (i, state) in states.iter().enumerate() {
             q.push(if i == 0 { " AND (" } else { " OR " });
@@ -166,10 +168,11 @@ pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Ticket>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(tx: &Tx, project_id: i64, kind: &str, subject: &str, author_id: i64, now: &str) -> Result<i64> {
+pub fn insert(tx: &Tx, project_id: i64, kind: &str, subject: &str, author_id: i64, now: DateTime<Utc>) -> Result<i64> {
+    let stamp = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO tickets (project_id, type, subject, author_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![project_id, kind, subject, author_id, now],
+        params![project_id, kind, subject, author_id, stamp],
     )?;
     let id = tx.conn().last_insert_rowid();
     record(tx, id, Some(author_id), "status", None, Some("open"), now)?;
@@ -184,8 +187,9 @@ pub fn record(
     field: &str,
     old: Option<&str>,
     new: Option<&str>,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO ticket_history (ticket_id, at, actor_id, field, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![ticket, now, actor, field, old, new],
@@ -193,8 +197,9 @@ pub fn record(
     Ok(())
 }
 
-pub fn set_status(tx: &Tx, id: i64, actor: i64, old: &str, new: &str, now: &str) -> Result<()> {
-    tx.conn().execute("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, new, now])?;
+pub fn set_status(tx: &Tx, id: i64, actor: i64, old: &str, new: &str, now: DateTime<Utc>) -> Result<()> {
+    let stamp = super::utc_text(now);
+    tx.conn().execute("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, new, stamp])?;
     record(tx, id, Some(actor), "status", Some(old), Some(new), now)
 }
 
@@ -204,17 +209,19 @@ pub fn set_assignee(
     actor: i64,
     old: Option<&str>,
     new: Option<(i64, &str)>,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<()> {
+    let stamp = super::utc_text(now);
     tx.conn().execute(
         "UPDATE tickets SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, new.map(|n| n.0), now],
+        params![id, new.map(|n| n.0), stamp],
     )?;
     record(tx, id, Some(actor), "assignee", old, new.map(|n| n.1), now)
 }
 
 /// Stops the first-response clock (the first public staff reply only).
-pub fn set_first_response(tx: &Tx, id: i64, now: &str) -> Result<()> {
+pub fn set_first_response(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE tickets SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
         params![id, now],
@@ -222,12 +229,14 @@ pub fn set_first_response(tx: &Tx, id: i64, now: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn touch(tx: &Tx, id: i64, now: &str) -> Result<()> {
+pub fn touch(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute("UPDATE tickets SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
     Ok(())
 }
 
-pub fn add_message(tx: &Tx, ticket: i64, author: i64, internal: bool, body: &str, now: &str) -> Result<i64> {
+pub fn add_message(tx: &Tx, ticket: i64, author: i64, internal: bool, body: &str, now: DateTime<Utc>) -> Result<i64> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![ticket, author, internal, body, now],
@@ -353,7 +362,8 @@ pub fn mark_read(tx: &Tx, ticket: i64, user: i64, last_message_id: i64) -> Resul
 }
 
 /// Clock data for the tickets that were open at `at` (or are open now), in one pass.
-pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<ClockData>> {
+pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: DateTime<Utc>) -> Result<Vec<ClockData>> {
+    let at = super::utc_text(at);
     let mut out: Vec<ClockData> = Vec::new();
     {
         let mut push = |row: &Row<'_>| -> rusqlite::Result<()> {
@@ -386,7 +396,7 @@ pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<Cl
                 let mut stmt = r.conn().prepare_cached(
                     "SELECT id, type, created_at, first_response_at FROM tickets WHERE created_at <= ?1 ORDER BY id",
                 )?;
-                let mut rows = stmt.query([at])?;
+                let mut rows = stmt.query([&at])?;
                 while let Some(row) = rows.next()? {
                     if wanted.contains(&row.get::<_, i64>(0)?) {
                         push(row)?;
@@ -400,7 +410,7 @@ pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<Cl
                         OR id IN (SELECT ticket_id FROM ticket_history WHERE field = 'status' AND at > ?1))
                      ORDER BY id",
                 )?;
-                let mut rows = stmt.query([at])?;
+                let mut rows = stmt.query([&at])?;
                 while let Some(row) = rows.next()? {
                     push(row)?;
                 }
@@ -425,7 +435,7 @@ pub fn clock_data(r: &impl Read, ids: Option<&[i64]>, at: &str) -> Result<Vec<Cl
         "SELECT h.ticket_id, h.at, h.new_value FROM ticket_history h
          WHERE h.field = 'status' AND h.old_value IS NOT NULL AND h.at <= ?1 ORDER BY h.ticket_id, h.id",
     )?;
-    let mut rows = stmt.query([at])?;
+    let mut rows = stmt.query([&at])?;
     let mut i = 0;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -459,9 +469,10 @@ pub fn set_projection(
     id: i64,
     fixed: i64,
     running: bool,
-    warn_at: Option<&str>,
-    breach_at: Option<&str>,
+    warn_at: Option<DateTime<Utc>>,
+    breach_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
+    let (warn_at, breach_at) = (warn_at.map(super::utc_text), breach_at.map(super::utc_text));
     tx.conn()
         .prepare_cached(
             "UPDATE tickets SET sla_fixed = ?2, sla_running = ?3, sla_warn_at = ?4, sla_breach_at = ?5 WHERE id = ?1",

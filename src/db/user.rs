@@ -1,5 +1,6 @@
 //! Users: collaborators and client accounts.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Read, Tx, unique_violation};
@@ -12,7 +13,7 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
     pub created_by: Option<i64>,
-    pub now: &'a str,
+    pub now: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]
@@ -56,7 +57,7 @@ pub fn insert(tx: &Tx, u: &NewUser) -> Result<i64> {
         .execute(
             "INSERT INTO users (username, full_name, email, password_hash, created_at, created_by, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
-            params![u.username, u.full_name, u.email, u.password_hash, u.now, u.created_by],
+            params![u.username, u.full_name, u.email, u.password_hash, super::utc_text(u.now), u.created_by],
         )
         .map_err(|e| {
             unique_violation(e, || {
@@ -103,7 +104,8 @@ pub fn password_hash(r: &impl Read, id: i64) -> Result<String> {
     Ok(r.conn().query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |row| row.get(0))?)
 }
 
-pub fn update_profile(tx: &Tx, id: i64, full_name: &str, email: &str, now: &str) -> Result<()> {
+pub fn update_profile(tx: &Tx, id: i64, full_name: &str, email: &str, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn()
         .execute(
             "UPDATE users SET full_name = ?2, email = ?3, updated_at = ?4 WHERE id = ?1",
@@ -113,7 +115,8 @@ pub fn update_profile(tx: &Tx, id: i64, full_name: &str, email: &str, now: &str)
     Ok(())
 }
 
-pub fn set_active(tx: &Tx, id: i64, active: bool, now: &str) -> Result<()> {
+pub fn set_active(tx: &Tx, id: i64, active: bool, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE users SET active = ?2, failed_logins = 0, locked_until = NULL, updated_at = ?3 WHERE id = ?1",
         params![id, active, now],
@@ -121,7 +124,8 @@ pub fn set_active(tx: &Tx, id: i64, active: bool, now: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn set_password(tx: &Tx, id: i64, hash: &str, now: &str) -> Result<()> {
+pub fn set_password(tx: &Tx, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL, updated_at = ?3 WHERE id = ?1",
         params![id, hash, now],
@@ -138,12 +142,14 @@ pub fn add_failed_login(tx: &Tx, id: i64) -> Result<i64> {
     )?)
 }
 
-pub fn lock(tx: &Tx, id: i64, until: &str) -> Result<()> {
+pub fn lock(tx: &Tx, id: i64, until: DateTime<Utc>) -> Result<()> {
+    let until = super::utc_text(until);
     tx.conn().execute("UPDATE users SET failed_logins = 0, locked_until = ?2 WHERE id = ?1", params![id, until])?;
     Ok(())
 }
 
-pub fn record_login(tx: &Tx, id: i64, now: &str) -> Result<()> {
+pub fn record_login(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let now = super::utc_text(now);
     tx.conn().execute(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
         params![id, now],

@@ -12,8 +12,7 @@ pub use crate::domain::audit::Filter;
 
 pub fn list(session: &Session, f: &Filter) -> Result<Vec<Entry>> {
     session.require(Permission::AuditRead)?;
-    let since =
-        f.since.as_deref().map(|s| time::parse_instant("since", s, Utc::now())).transpose()?.map(time::format_utc);
+    let since = f.since.as_deref().map(|s| time::parse_instant("since", s, Utc::now())).transpose()?;
     let actor = f.actor.as_deref().map(|a| a.trim().to_lowercase());
     db::audit::list(
         session.db(),
@@ -21,7 +20,7 @@ pub fn list(session: &Session, f: &Filter) -> Result<Vec<Entry>> {
             actor: actor.as_deref(),
             entity: f.entity.as_deref(),
             action: f.action.as_deref(),
-            since: since.as_deref(),
+            since,
             limit: f.limit,
         },
     )

@@ -78,13 +78,9 @@ fn issue(now: DateTime<Utc>) -> Result<IssuedTokens> {
     })
 }
 
-fn stored_form(t: &IssuedTokens) -> (String, String, String, String) {
-    (
-        digest(t.tokens.access.expose()),
-        time::format_utc(t.access_expires_at),
-        digest(t.tokens.refresh.expose()),
-        time::format_utc(t.refresh_expires_at),
-    )
+/// The digests a session row keeps of a fresh pair of tokens.
+fn digests(t: &IssuedTokens) -> (String, String) {
+    (digest(t.tokens.access.expose()), digest(t.tokens.refresh.expose()))
 }
 
 const WRONG_CREDENTIALS: &str = "wrong username or password";
@@ -129,17 +125,16 @@ pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Acto
         return Err(Error::auth(format!("account `{}` is deactivated", user.username)));
     }
     let issued = issue(now)?;
-    let (ah, ae, rh, re) = stored_form(&issued);
-    let stamp = time::format_utc(now);
+    let (ah, rh) = digests(&issued);
     db.write(&system_key(), |tx| {
-        db::user::record_login(tx, user.id, &stamp)?;
+        db::user::record_login(tx, user.id, now)?;
         let tokens = db::session::NewTokens {
             access_hash: &ah,
-            access_expires_at: &ae,
+            access_expires_at: issued.access_expires_at,
             refresh_hash: &rh,
-            refresh_expires_at: &re,
+            refresh_expires_at: issued.refresh_expires_at,
         };
-        let sid = db::session::insert(tx, user.id, &tokens, &stamp)?;
+        let sid = db::session::insert(tx, user.id, &tokens, now)?;
         audit_as(tx, Some(&actor), "login", "session", Some(sid), Outcome::Ok, None, None, None)
     })?;
     Ok((actor, issued))
@@ -164,7 +159,7 @@ fn wrong_password(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Error {
         if failures < MAX_FAILED_LOGINS {
             return Ok(false);
         }
-        db::user::lock(tx, actor.id, &time::format_utc(now + LOCKOUT))?;
+        db::user::lock(tx, actor.id, now + LOCKOUT)?;
         let detail = format!("{failures} failed logins in a row: locked for 15 minutes");
         audit_as(tx, Some(actor), "login.lockout", "user", Some(actor.id), Outcome::Denied, Some(&detail), None, None)?;
         Ok(true)
@@ -226,20 +221,15 @@ pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
     }
     let session = open(db, row.user_id)?;
     let issued = issue(now)?;
-    let (ah, ae, rh, re) = stored_form(&issued);
-    let stamp = time::format_utc(now);
+    let (ah, rh) = digests(&issued);
     db.write(&system_key(), |tx| {
-        db::session::rotate(
-            tx,
-            row.id,
-            &db::session::NewTokens {
-                access_hash: &ah,
-                access_expires_at: &ae,
-                refresh_hash: &rh,
-                refresh_expires_at: &re,
-            },
-            &stamp,
-        )?;
+        let tokens = db::session::NewTokens {
+            access_hash: &ah,
+            access_expires_at: issued.access_expires_at,
+            refresh_hash: &rh,
+            refresh_expires_at: issued.refresh_expires_at,
+        };
+        db::session::rotate(tx, row.id, &tokens, now)?;
         audit_as(tx, Some(session.actor()), "session.refresh", "session", Some(row.id), Outcome::Ok, None, None, None)
     })?;
     let access_expires_at = issued.access_expires_at;
@@ -268,9 +258,9 @@ pub fn logout(db: &Db, creds: &Credentials) -> Result<bool> {
     let Some(row) = row.filter(|r| r.revoked_at.is_none()) else { return Ok(false) };
     let user = db::user::get(db, row.user_id)?;
     let actor = user.map(|u| Actor::load(db, u)).transpose()?;
-    let stamp = time::format_utc(Utc::now());
+    let stamp = Utc::now();
     db.write(&system_key(), |tx| {
-        db::session::revoke(tx, row.id, "logout", &stamp)?;
+        db::session::revoke(tx, row.id, "logout", stamp)?;
         audit_as(tx, actor.as_ref(), "logout", "session", Some(row.id), Outcome::Ok, None, None, None)
     })?;
     Ok(true)

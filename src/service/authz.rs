@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::db::audit::NewEntry;
 use crate::db::{self, Db, Tx, WriteKey};
+use crate::domain::Permission;
 use crate::domain::audit::Outcome;
 use crate::domain::permission::CLIENT_ROLE;
-use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
 /// The one [`WriteKey`]: constructible only in this module.
@@ -125,10 +125,10 @@ impl<'db> Session<'db> {
     /// that names the permission. A failure to write the audit entry wins over the denial: a
     /// denial that leaves no trace would break the audit promise.
     pub fn deny(&self, p: Permission, entity: &str, id: Option<i64>, why: &str) -> Error {
-        let at = time::format_utc(chrono::Utc::now());
+        let at = chrono::Utc::now();
         let detail = format!("{p}: {why}");
         let entry = NewEntry {
-            at: &at,
+            at,
             actor_id: Some(self.actor.id),
             actor: Some(&self.actor.username),
             action: "permission.denied",
@@ -187,13 +187,13 @@ pub(super) fn audit_as(
     before: Option<&dyn erased::Json>,
     after: Option<&dyn erased::Json>,
 ) -> Result<()> {
-    let at = time::format_utc(chrono::Utc::now());
+    let at = chrono::Utc::now();
     let before = before.map(|v| v.to_json()).transpose()?;
     let after = after.map(|v| v.to_json()).transpose()?;
     db::audit::append(
         tx,
         &NewEntry {
-            at: &at,
+            at,
             actor_id: actor.map(|a| a.id),
             actor: actor.map(|a| a.username.as_str()),
             action,

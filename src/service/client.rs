@@ -1,7 +1,7 @@
 //! Clients (contact persons): their card, lifecycle stage, interactions. A user who creates a
 //! client becomes its sales contact; "own" means "I am the sales contact".
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::authz::{Grant, Session};
 use super::{company, refs};
@@ -91,7 +91,7 @@ pub(super) fn company_for<'s>(session: &'s Session, name: &str) -> Result<Compan
 }
 
 impl CompanyRef<'_> {
-    pub(super) fn resolve(&self, session: &Session, tx: &Tx, now: &str) -> Result<i64> {
+    pub(super) fn resolve(&self, session: &Session, tx: &Tx, now: DateTime<Utc>) -> Result<i64> {
         match self {
             CompanyRef::Existing(id) => Ok(*id),
             CompanyRef::New(name, grant) => company::insert_in(session, grant, tx, name, now),
@@ -169,7 +169,7 @@ pub(super) fn check_mandatory(f: &crate::domain::client::Fields, registry: &[Fie
 pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
     let grant = session.require(Permission::ClientCreate)?;
     let now = Utc::now();
-    let stamp = time::format_utc(now);
+    let stamp = now;
     let name = input.name.as_deref().ok_or_else(|| Error::usage("a client needs --name"))?;
     let email = input.email.as_deref().ok_or_else(|| Error::usage("a client needs --email"))?;
     if input.sales_contact.is_some() {
@@ -182,7 +182,7 @@ pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
         name.to_string(),
         email.to_string(),
         Some(session.actor().id),
-        stamp.clone(),
+        time::format_utc(stamp),
     );
     let registry = db::population::fields(session.db())?;
     let mut fields = merge(session, base, &ClientInput { company: None, ..input.clone() }, &registry, now)?;
@@ -200,9 +200,9 @@ pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
     let actor = session.actor().id;
     grant.write(|tx| {
         if let Some(c) = &company {
-            fields.company_id = Some(c.resolve(session, tx, &stamp)?);
+            fields.company_id = Some(c.resolve(session, tx, stamp)?);
         }
-        let id = db::client::insert(tx, &fields, stage.as_str(), actor, &stamp)?;
+        let id = db::client::insert(tx, &fields, stage.as_str(), actor, stamp)?;
         let client = reload(tx, id)?;
         grant.audit(tx, "client.create", "client", Some(id), None, Some(&client))?;
         Ok(client)
@@ -253,15 +253,15 @@ pub fn update(session: &Session, key: &str, input: &ClientInput) -> Result<Clien
         None => None,
     };
     let stage = input.stage.as_deref().map(str::parse::<Stage>).transpose()?;
-    let stamp = time::format_utc(now);
+    let stamp = now;
     let actor = session.actor().id;
     grant.write(|tx| {
         if let Some(c) = &company {
-            fields.company_id = Some(c.resolve(session, tx, &stamp)?);
+            fields.company_id = Some(c.resolve(session, tx, stamp)?);
         }
-        db::client::update(tx, before.id, &fields, &stamp)?;
+        db::client::update(tx, before.id, &fields, stamp)?;
         if let Some(s) = stage.filter(|s| s.as_str() != before.stage) {
-            db::client::set_stage(tx, before.id, &before.stage, s.as_str(), actor, &stamp)?;
+            db::client::set_stage(tx, before.id, &before.stage, s.as_str(), actor, stamp)?;
         }
         let after = reload(tx, before.id)?;
         grant.audit(tx, "client.update", "client", Some(before.id), Some(&before), Some(&after))?;
@@ -278,10 +278,10 @@ pub fn set_stage(session: &Session, key: &str, stage: &str) -> Result<Client> {
     if stage.as_str() == before.stage {
         return Err(Error::conflict(format!("client {} is already at stage `{stage}`", before.id)));
     }
-    let stamp = time::format_utc(Utc::now());
+    let stamp = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        db::client::set_stage(tx, before.id, &before.stage, stage.as_str(), actor, &stamp)?;
+        db::client::set_stage(tx, before.id, &before.stage, stage.as_str(), actor, stamp)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "client.stage", "client", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
@@ -316,11 +316,11 @@ pub fn add_interaction(session: &Session, input: &NewInteraction) -> Result<Inte
         None => now,
     };
     let notes = validate::notes("notes", &input.notes, 10_000)?;
-    let (at, stamp) = (time::format_utc(at), time::format_utc(now));
+    let stamp = now;
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::interaction::insert(tx, client.id, kind.as_str(), &at, &notes, actor, &stamp)?;
-        db::client::touch_last_contact(tx, client.id, &at)?;
+        let id = db::interaction::insert(tx, client.id, kind.as_str(), at, &notes, actor, stamp)?;
+        db::client::touch_last_contact(tx, client.id, at)?;
         let created = db::interaction::get(tx, id)?;
         grant.audit(tx, "interaction.create", "interaction", Some(id), None, Some(&created))?;
         Ok(created)

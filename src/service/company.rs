@@ -1,12 +1,12 @@
 //! Companies: every field of seed 001, enums checked, the sales owner as the "own" scope.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::authz::{Grant, Session};
 use super::refs;
 use crate::db::{self, Tx};
 use crate::domain::crm::{BusinessType, CompanySize, Money, currency, website};
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::company::Company;
@@ -87,15 +87,15 @@ pub fn create(session: &Session, input: &CompanyInput) -> Result<Company> {
     let grant = session.require(Permission::CompanyCreate)?;
     let name = input.name.as_deref().ok_or_else(|| Error::usage("a company needs --name"))?;
     let fields = merge(session, new_fields(session, name), input)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        let id = insert_audited(session, &grant, tx, &fields, &now)?;
+        let id = insert_audited(session, &grant, tx, &fields, now)?;
         db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))
     })
 }
 
 /// Creates a company by name inside a caller's transaction (a client naming a new company).
-pub(super) fn insert_in(session: &Session, grant: &Grant, tx: &Tx, name: &str, now: &str) -> Result<i64> {
+pub(super) fn insert_in(session: &Session, grant: &Grant, tx: &Tx, name: &str, now: DateTime<Utc>) -> Result<i64> {
     insert_audited(session, grant, tx, &new_fields(session, name), now)
 }
 
@@ -104,7 +104,7 @@ fn insert_audited(
     grant: &Grant,
     tx: &Tx,
     fields: &crate::domain::company::Fields,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<i64> {
     let id = db::company::insert(tx, fields, session.actor().id, now)?;
     let company = db::company::get(tx, id)?.ok_or_else(|| Error::internal("company vanished"))?;
@@ -131,9 +131,9 @@ pub fn update(session: &Session, key: &str, input: &CompanyInput) -> Result<Comp
         ));
     }
     let fields = merge(session, db::company::fields_of(session.db(), before.id)?, input)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::company::update(tx, before.id, &fields, &now)?;
+        db::company::update(tx, before.id, &fields, now)?;
         let after = db::company::get(tx, before.id)?.ok_or_else(|| Error::internal("company vanished"))?;
         grant.audit(tx, "company.update", "company", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)

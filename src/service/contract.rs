@@ -73,18 +73,18 @@ pub fn create(session: &Session, input: &NewContract) -> Result<Contract> {
             return Err(Error::conflict(format!("contract {id} already exists")));
         }
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let fields = crate::domain::contract::Fields {
         id: input.id,
         client_id: client.id,
         total,
         due,
         currency,
-        signed_at: input.signed.then(|| now.clone()),
+        signed_at: input.signed.then(|| time::format_utc(now)),
     };
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::contract::insert(tx, &fields, actor, &now)?;
+        let id = db::contract::insert(tx, &fields, actor, now)?;
         let created = reload(tx, id)?;
         grant.audit(tx, "contract.create", "contract", Some(id), None, Some(&created))?;
         Ok(created)
@@ -131,12 +131,12 @@ pub fn update(session: &Session, id: &str, patch: &ContractPatch) -> Result<Cont
     if patch.signed == Some(false) && before.signed && db::contract::event_count(session.db(), before.id)? > 0 {
         return Err(Error::conflict(format!("contract {} has events; it cannot be marked unsigned", before.id)));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::contract::update_amounts(tx, before.id, total, due, &currency, &now)?;
+        db::contract::update_amounts(tx, before.id, total, due, &currency, now)?;
         match patch.signed {
-            Some(true) if !before.signed => db::contract::set_signed(tx, before.id, Some(&now), &now)?,
-            Some(false) if before.signed => db::contract::set_signed(tx, before.id, None, &now)?,
+            Some(true) if !before.signed => db::contract::set_signed(tx, before.id, Some(now), now)?,
+            Some(false) if before.signed => db::contract::set_signed(tx, before.id, None, now)?,
             _ => {}
         }
         let after = reload(tx, before.id)?;
@@ -152,9 +152,9 @@ pub fn sign(session: &Session, id: &str) -> Result<Contract> {
     if before.signed {
         return Err(Error::conflict(format!("contract {} is already signed", before.id)));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::contract::set_signed(tx, before.id, Some(&now), &now)?;
+        db::contract::set_signed(tx, before.id, Some(now), now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "contract.sign", "contract", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)

@@ -11,8 +11,8 @@ use chrono::Utc;
 use super::authz::Session;
 use super::refs;
 use crate::db;
+use crate::domain::Permission;
 pub use crate::domain::client::{Merged, Suspect};
-use crate::domain::{Permission, time};
 use crate::{Error, Result};
 
 /// Public webmail domains: sharing one says nothing about the firm.
@@ -173,7 +173,7 @@ pub fn merge(session: &Session, keep: &str, drop: &str) -> Result<Merged> {
         "client",
         Some(d.id),
     )?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
         let mut fields = db::client::fields_of(tx, k.id)?;
         let other = db::client::fields_of(tx, d.id)?;
@@ -186,7 +186,7 @@ pub fn merge(session: &Session, keep: &str, drop: &str) -> Result<Merged> {
         fields.last_contact_at = fields.last_contact_at.clone().max(other.last_contact_at.clone());
         let (contracts, interactions) = db::client::move_records(tx, d.id, k.id)?;
         db::client::delete(tx, d.id)?;
-        db::client::update(tx, k.id, &fields, &now)?;
+        db::client::update(tx, k.id, &fields, now)?;
         let after = db::client::get(tx, k.id)?.ok_or_else(|| Error::internal("client vanished"))?;
         grant.audit(
             tx,

@@ -40,14 +40,7 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Event>> {
     let to = f.to.as_deref().map(|d| time::parse_instant("to", d, now)).transpose()?;
     db::event::list(
         db,
-        &db::event::Filter {
-            no_support: f.no_support,
-            support_contact_id,
-            contract_id,
-            from: from.map(time::format_utc),
-            to: to.map(time::format_utc),
-            limit: f.limit,
-        },
+        &db::event::Filter { no_support: f.no_support, support_contact_id, contract_id, from, to, limit: f.limit },
     )
 }
 
@@ -118,10 +111,10 @@ pub fn create(session: &Session, input: &NewEvent) -> Result<Event> {
             return Err(Error::conflict(format!("event {id} already exists")));
         }
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::event::insert(tx, input.id, contract.id, &fields, actor, &now)?;
+        let id = db::event::insert(tx, input.id, contract.id, &fields, actor, now)?;
         let created = reload(tx, id)?;
         grant.audit(tx, "event.create", "event", Some(id), None, Some(&created))?;
         Ok(created)
@@ -169,9 +162,9 @@ pub fn update(session: &Session, key: &str, input: &EventInput) -> Result<Event>
         Some(before.id),
     )?;
     let fields = merge(fields_of(&before), input)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::event::update(tx, before.id, &fields, &now)?;
+        db::event::update(tx, before.id, &fields, now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "event.update", "event", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
@@ -193,9 +186,9 @@ pub fn assign(session: &Session, key: &str, support: Option<&str>) -> Result<Eve
     let support_id =
         support.map(|u| refs::staff(session.db(), "support", u, Some("support"))).transpose()?.map(|u| u.id);
     let fields = crate::domain::event::Fields { support_contact_id: support_id, ..fields_of(&before) };
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::event::update(tx, before.id, &fields, &now)?;
+        db::event::update(tx, before.id, &fields, now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "event.assign", "event", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)

@@ -7,7 +7,7 @@ use super::authz::Session;
 use super::refs;
 use crate::db;
 use crate::domain::profile::{self, FieldDef, FieldKind, FieldOrigin};
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::population::FieldInput;
@@ -80,10 +80,10 @@ pub fn create(session: &Session, key: &str, input: &FieldInput) -> Result<FieldR
     };
     let kind = input.kind.as_deref().map(str::parse::<FieldKind>).transpose()?.unwrap_or(FieldKind::Text);
     let def = apply(FieldDef { kind, ..blank }, &FieldInput { kind: None, ..input.clone() })?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::population::insert_field(tx, &def, actor, &now)?;
+        let id = db::population::insert_field(tx, &def, actor, now)?;
         grant.audit(tx, "field.create", "field", Some(id), None, Some(&def))?;
         db::population::field(tx, &key)?.ok_or_else(|| Error::internal("field vanished"))
     })
@@ -116,9 +116,9 @@ pub fn update(session: &Session, key: &str, input: &FieldInput) -> Result<FieldR
             shown.join(", ")
         )));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::population::update_field(tx, &after, &now)?;
+        db::population::update_field(tx, &after, now)?;
         grant.audit(tx, "field.update", "field", Some(before.id), Some(&before.def), Some(&after))?;
         db::population::field(tx, &after.key)?.ok_or_else(|| Error::internal("field vanished"))
     })

@@ -8,7 +8,7 @@ use super::refs;
 use crate::db;
 use crate::domain::profile::GroupKind;
 use crate::domain::segment::{self, Check, Column, Lit, Plan};
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::population::{Group, Segment};
@@ -35,10 +35,10 @@ pub fn create(session: &Session, name: &str, kind: Option<&str>, description: Op
     let name = validate::text("name", name, 200)?;
     let kind = kind.map(str::parse::<GroupKind>).transpose()?.unwrap_or(GroupKind::Custom);
     let description = validate::notes("description", description.unwrap_or(""), 2000)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::population::insert_group(tx, &name, kind.as_str(), &description, None, actor, &now)?;
+        let id = db::population::insert_group(tx, &name, kind.as_str(), &description, None, actor, now)?;
         let g = db::population::group(tx, "", Some(id))?.ok_or_else(|| Error::internal("group vanished"))?;
         grant.audit(tx, "group.create", "group", Some(id), None, Some(&g))?;
         Ok(g)
@@ -55,20 +55,20 @@ pub fn set_members(session: &Session, key: &str, clients: &[String], add: bool) 
         return Err(Error::usage("name at least one client (id or e-mail)"));
     }
     let ids = clients.iter().map(|c| refs::client(session.db(), c).map(|c| c.id)).collect::<Result<Vec<_>>>()?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
         let mut changed = 0;
         for id in &ids {
             let did = if add {
-                db::population::add_member(tx, group.id, *id, actor, &now)?
+                db::population::add_member(tx, group.id, *id, actor, now)?
             } else {
                 db::population::remove_member(tx, group.id, *id)?
             };
             changed += usize::from(did);
         }
         if changed > 0 {
-            db::population::touch_group(tx, group.id, &now)?;
+            db::population::touch_group(tx, group.id, now)?;
             grant.audit(
                 tx,
                 if add { "group.add" } else { "group.remove" },
@@ -130,10 +130,10 @@ pub fn create_segment(session: &Session, name: &str, filter: &str, description: 
     let filter = filter.trim();
     plan(session, filter)?;
     let description = validate::notes("description", description.unwrap_or(""), 2000)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::population::insert_segment(tx, &name, filter, &description, actor, &now)?;
+        let id = db::population::insert_segment(tx, &name, filter, &description, actor, now)?;
         let s = db::population::segment(tx, "", Some(id))?.ok_or_else(|| Error::internal("segment vanished"))?;
         grant.audit(tx, "segment.create", "segment", Some(id), None, Some(&s))?;
         Ok(s)
@@ -151,9 +151,9 @@ pub fn update_segment(
     let filter = filter.map(str::trim).unwrap_or(&before.filter).to_string();
     plan(session, &filter)?;
     let description = validate::notes("description", description.unwrap_or(&before.description), 2000)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::population::update_segment(tx, before.id, &filter, &description, &now)?;
+        db::population::update_segment(tx, before.id, &filter, &description, now)?;
         let after =
             db::population::segment(tx, "", Some(before.id))?.ok_or_else(|| Error::internal("segment vanished"))?;
         grant.audit(tx, "segment.update", "segment", Some(before.id), Some(&before), Some(&after))?;
@@ -204,10 +204,10 @@ pub fn freeze(session: &Session, key: &str, into: &str) -> Result<Group> {
     let s = refs::segment(session.db(), key)?;
     let plan = plan(session, &s.filter)?;
     let name = validate::text("group", into, 200)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let description = format!("segment `{}` frozen on {}", s.name, &now[..10]);
+        let description = format!("segment `{}` frozen on {}", s.name, now.format("%Y-%m-%d"));
         let id = db::population::insert_group(
             tx,
             &name,
@@ -215,9 +215,9 @@ pub fn freeze(session: &Session, key: &str, into: &str) -> Result<Group> {
             &description,
             Some(&s.filter),
             actor,
-            &now,
+            now,
         )?;
-        let added = db::client::add_plan_to_group(tx, &plan, id, actor, &now)?;
+        let added = db::client::add_plan_to_group(tx, &plan, id, actor, now)?;
         let g = db::population::group(tx, "", Some(id))?.ok_or_else(|| Error::internal("group vanished"))?;
         grant.audit(
             tx,

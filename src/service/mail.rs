@@ -2,11 +2,11 @@
 //! what is due right after a command (short timeout), retries with backoff, and the
 //! `rolo mail outbox` commands.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::authz::{Session, system_key};
 use crate::db::{self, Db, Tx};
-use crate::domain::{Permission, time};
+use crate::domain::Permission;
 use crate::mail::{self, Outgoing, Smtp, SmtpSettings};
 use crate::{Error, Result};
 
@@ -24,7 +24,7 @@ pub struct Draft {
 }
 
 /// Queues a message in the caller's transaction, threaded under its ticket.
-pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: &str) -> Result<i64> {
+pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: DateTime<Utc>) -> Result<i64> {
     let domain = smtp.domain();
     let message_id = mail::new_message_id(&domain)?;
     let thread = d.ticket_id.map(|t| mail::ticket_thread_id(t, &domain));
@@ -69,7 +69,7 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
     let mut report = Delivery::default();
     let now = Utc::now();
     let horizon = if now_or_later { now + Duration::days(36500) } else { now };
-    let due = db::outbox::due(db, &time::format_utc(horizon), limit)?;
+    let due = db::outbox::due(db, horizon, limit)?;
     if due.is_empty() {
         return Ok(report);
     }
@@ -83,9 +83,8 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
     };
     for m in due {
         let now = Utc::now();
-        let stamp = time::format_utc(now);
-        let claim_until = if now_or_later { time::format_utc(horizon) } else { stamp.clone() };
-        if !db.write(&key, |tx| db::outbox::claim(tx, m.id, &claim_until, &time::format_utc(now + LEASE)))? {
+        let claim_until = if now_or_later { horizon } else { now };
+        if !db.write(&key, |tx| db::outbox::claim(tx, m.id, claim_until, now + LEASE))? {
             continue;
         }
         let outgoing = Outgoing {
@@ -99,13 +98,13 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
         };
         match transport.send(&outgoing) {
             Ok(()) => {
-                db.write(&key, |tx| db::outbox::mark_sent(tx, m.id, &time::format_utc(Utc::now())))?;
+                db.write(&key, |tx| db::outbox::mark_sent(tx, m.id, Utc::now()))?;
                 report.sent += 1;
             }
             Err(e) => {
                 let attempts = m.attempts + 1;
-                let next = (attempts < MAX_ATTEMPTS).then(|| time::format_utc(now + backoff(attempts)));
-                db.write(&key, |tx| db::outbox::mark_failed(tx, m.id, &e, next.as_deref()))?;
+                let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+                db.write(&key, |tx| db::outbox::mark_failed(tx, m.id, &e, next))?;
                 if next.is_some() {
                     report.deferred += 1
                 } else {
@@ -152,9 +151,9 @@ pub fn list(session: &Session, status: Option<&str>, limit: Option<u32>) -> Resu
 pub fn retry(session: &Session, id: i64) -> Result<Mail> {
     let grant = session.require(Permission::MailSend)?;
     let before = db::outbox::get(session.db(), id)?.ok_or_else(|| Error::not_found("message", id))?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        if !db::outbox::retry(tx, id, &now)? {
+        if !db::outbox::retry(tx, id, now)? {
             return Err(Error::conflict(format!("message {id} is {} and cannot be retried", before.status)));
         }
         grant.audit(tx, "mail.retry", "outbox", Some(id), Some(&before.status), Some(&"queued"))?;

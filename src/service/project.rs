@@ -7,7 +7,7 @@ use super::authz::Session;
 use super::refs;
 use crate::db::{self, Read};
 use crate::domain::permission::CLIENT_ROLE;
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::project::Project;
@@ -56,10 +56,10 @@ pub fn create(session: &Session, name: &str, company: &str, description: &str) -
     let company = refs::company(session.db(), company)
         .map_err(|e| if e.kind() == crate::ErrorKind::NotFound { Error::invalid("company", e.message()) } else { e })?;
     let description = validate::notes("description", description, 10_000)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::project::insert(tx, &name, company.id, &description, actor, &now)?;
+        let id = db::project::insert(tx, &name, company.id, &description, actor, now)?;
         let p = db::project::get(tx, id)?.ok_or_else(|| Error::internal("project vanished"))?;
         grant.audit(tx, "project.create", "project", Some(id), None, Some(&p))?;
         Ok(p)
@@ -79,11 +79,11 @@ pub fn set_access(session: &Session, project: &str, username: &str, grant_access
             format!("`{}` is not a client account; staff see every project", user.username),
         ));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
         let changed = if grant_access {
-            db::project::grant(tx, p.id, user.id, actor, &now)?
+            db::project::grant(tx, p.id, user.id, actor, now)?
         } else {
             db::project::revoke(tx, p.id, user.id)?
         };

@@ -6,7 +6,7 @@ use super::authz::Session;
 use super::user::{check_role_mix, find, reload, role_for_assignment};
 use crate::db;
 use crate::domain::permission::ADMIN_ROLE;
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::{Error, Result};
 
 pub use crate::domain::role::Role;
@@ -48,10 +48,10 @@ pub fn create(session: &Session, name: &str, description: &str, permissions: &[S
     if permissions.is_empty() {
         return Err(Error::usage("give the role at least one --permission (see `rolo user role permissions`)"));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let id = db::role::insert(tx, &name, &description, actor, &now)?;
+        let id = db::role::insert(tx, &name, &description, actor, now)?;
         for p in &permissions {
             db::role::add_permission(tx, id, p.as_str())?;
         }
@@ -93,10 +93,10 @@ pub fn assign(session: &Session, role: &str, username: &str) -> Result<crate::do
     let role = role_for_assignment(session, role)?;
     let before = find(session, username)?;
     check_role_mix(before.roles.iter().map(String::as_str).chain([role.name.as_str()]))?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        if !db::role::grant(tx, before.id, role.id, Some(actor), &now)? {
+        if !db::role::grant(tx, before.id, role.id, Some(actor), now)? {
             return Err(Error::conflict(format!("`{}` already has the role `{}`", before.username, role.name)));
         }
         let after = reload(tx, before.id)?;

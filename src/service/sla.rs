@@ -122,7 +122,7 @@ fn for_each_clock(
     horizon: Duration,
     mut f: impl FnMut(i64, &Policy, &sla::Ruler, &Timeline) -> Result<()>,
 ) -> Result<()> {
-    let data = db::ticket::clock_data(r, ids, &time::format_utc(at))?;
+    let data = db::ticket::clock_data(r, ids, at)?;
     let policies = policies(r)?;
     let timelines = data.iter().map(|d| Ok((d.id, d.kind.as_str(), timeline(d)?))).collect::<Result<Vec<_>>>()?;
     let earliest = timelines.iter().map(|(_, _, t)| t.created).min().unwrap_or(at).min(at);
@@ -163,14 +163,7 @@ pub(super) fn reproject(tx: &db::Tx, ids: Option<&[i64]>, at: DateTime<Utc>) -> 
     // Projections look further ahead than a check: a deadline may be months away.
     for_each_clock(tx, Some(ids), at, Duration::days(400), |id, policy, ruler, t| {
         let p = sla::project(policy, ruler, t, at);
-        db::ticket::set_projection(
-            tx,
-            id,
-            p.fixed as i64,
-            p.running,
-            p.warn_at.map(time::format_utc).as_deref(),
-            p.breach_at.map(time::format_utc).as_deref(),
-        )
+        db::ticket::set_projection(tx, id, p.fixed as i64, p.running, p.warn_at, p.breach_at)
     })
 }
 
@@ -263,13 +256,13 @@ fn queue_notices(
             e.insert(db::user::get(db, id)?.filter(|u| u.active).map(|u| u.email));
         }
     }
-    let stamp = time::format_utc(Utc::now());
+    let stamp = Utc::now();
     grant.write(|tx| {
         let mut queued = 0;
         let mut notified = Vec::new();
         for a in fresh {
             let Some(t) = tickets.get(&a.ticket_id) else { continue };
-            if !db::sla::record_notice(tx, a.ticket_id, &a.clock, level(a), &stamp)? {
+            if !db::sla::record_notice(tx, a.ticket_id, &a.clock, level(a), stamp)? {
                 continue;
             }
             let to = match t.assignee_id.and_then(|id| assignees.get(&id).cloned().flatten()) {
@@ -277,7 +270,7 @@ fn queue_notices(
                 None => team.clone(),
             };
             for draft in notice_drafts(a, t, to) {
-                mail::enqueue(tx, smtp, &draft, &stamp)?;
+                mail::enqueue(tx, smtp, &draft, stamp)?;
                 queued += 1;
             }
             notified.push(serde_json::json!({"ticket": t.id, "clock": a.clock, "level": level(a)}));
@@ -332,7 +325,7 @@ pub fn explain(session: &Session, key: &str, at: DateTime<Utc>) -> Result<Explan
     }
     let row = db::sla::get(session.db(), &t.kind)?.ok_or_else(|| Error::internal("policy missing"))?;
     let policy = policy_of(&row)?;
-    let data = db::ticket::clock_data(session.db(), Some(&[t.id]), &time::format_utc(at))?;
+    let data = db::ticket::clock_data(session.db(), Some(&[t.id]), at)?;
     let d = data.first().ok_or_else(|| Error::not_found("ticket", key))?;
     let tl = timeline(d)?;
     let (first, resolution) = sla::evaluate(&policy, &tl, at);

@@ -5,7 +5,7 @@ use chrono::Utc;
 use super::authz::Session;
 use crate::db::{self, Tx};
 use crate::domain::permission::{ADMIN_ROLE, CLIENT_ROLE};
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::secrets::Secret;
 use crate::service::auth;
 use crate::{Error, Result};
@@ -63,7 +63,7 @@ pub fn create(session: &Session, input: NewUser) -> Result<User> {
         None => None,
     };
     let hash = auth::hash_password(&input.password)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
         let id = db::user::insert(
@@ -74,11 +74,11 @@ pub fn create(session: &Session, input: NewUser) -> Result<User> {
                 email: &email,
                 password_hash: &hash,
                 created_by: Some(actor),
-                now: &now,
+                now,
             },
         )?;
         for role in &roles {
-            db::role::grant(tx, id, role.id, Some(actor), &now)?;
+            db::role::grant(tx, id, role.id, Some(actor), now)?;
         }
         if let Some(client_id) = client_id {
             db::user::link_client(tx, id, client_id)?;
@@ -131,9 +131,9 @@ pub fn update(session: &Session, username: &str, patch: UserPatch) -> Result<Use
         .map(|n| validate::text("name", n, 200))
         .transpose()?
         .unwrap_or(before.full_name.clone());
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::user::update_profile(tx, before.id, &full_name, &email, &now)?;
+        db::user::update_profile(tx, before.id, &full_name, &email, now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "user.update", "user", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
@@ -151,13 +151,13 @@ pub fn deactivate(session: &Session, username: &str) -> Result<User> {
     if !before.active {
         return Err(Error::conflict(format!("user `{}` is already deactivated", before.username)));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
         if before.roles.iter().any(|r| r == ADMIN_ROLE) && db::user::count_active_admins(tx)? <= 1 {
             return Err(Error::conflict("this is the last active admin; give someone else the admin role first"));
         }
-        db::user::set_active(tx, before.id, false, &now)?;
-        db::session::revoke_all_of_user(tx, before.id, "deactivated", &now)?;
+        db::user::set_active(tx, before.id, false, now)?;
+        db::session::revoke_all_of_user(tx, before.id, "deactivated", now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "user.deactivate", "user", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
@@ -168,9 +168,9 @@ pub fn deactivate(session: &Session, username: &str) -> Result<User> {
 pub fn activate(session: &Session, username: &str) -> Result<User> {
     let grant = session.require(Permission::UserDeactivate)?;
     let before = find(session, username)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::user::set_active(tx, before.id, true, &now)?;
+        db::user::set_active(tx, before.id, true, now)?;
         let after = reload(tx, before.id)?;
         grant.audit(tx, "user.activate", "user", Some(before.id), Some(&before), Some(&after))?;
         Ok(after)
@@ -198,10 +198,10 @@ pub fn change_password(
     }
     validate::password(new.expose(), &target.username)?;
     let hash = auth::hash_password(new)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     grant.write(|tx| {
-        db::user::set_password(tx, target.id, &hash, &now)?;
-        let revoked = db::session::revoke_all_of_user(tx, target.id, "password changed", &now)?;
+        db::user::set_password(tx, target.id, &hash, now)?;
+        let revoked = db::session::revoke_all_of_user(tx, target.id, "password changed", now)?;
         grant.audit(tx, "user.passwd", "user", Some(target.id), None, None)?;
         Ok(revoked)
     })

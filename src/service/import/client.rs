@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{Applied, Columns, OnDuplicate, Options, Record, Report, finish, roll_back, rows};
 use crate::db;
@@ -64,15 +64,15 @@ pub fn import_clients(
     let registry = db::population::fields(session.db())?;
     let rows = rows(input, &columns(&registry), &opts.mapping, &mut report)?;
     let now = Utc::now();
-    let stamp = time::format_utc(now);
+    let stamp = now;
     let actor = session.actor().id;
     let owner = session.can(Permission::ClientCreate).then_some(actor);
     let may_assign = session.can(Permission::ClientUpdateAny);
     let companies_before = db::company::count(session.db())?;
-    let ctx = RowContext { session, opts, registry: &registry, may_assign, owner, stamp: &stamp, now };
+    let ctx = RowContext { session, opts, registry: &registry, may_assign, owner, stamp, now };
     let outcome = grant.write(|tx| {
         let group = match (&group_name, &group_grant) {
-            (Some(name), Some(g)) => Some(import_group(tx, g, name, actor, &stamp)?),
+            (Some(name), Some(g)) => Some(import_group(tx, g, name, actor, stamp)?),
             _ => None,
         };
         let first_new = db::client::begin_bulk(tx)?;
@@ -102,7 +102,7 @@ pub fn import_clients(
             });
             let result = match (result, group) {
                 (Ok((applied, Some(id))), Some(g)) => {
-                    if db::population::add_member(tx, g, id, actor, &stamp)? {
+                    if db::population::add_member(tx, g, id, actor, stamp)? {
                         report.grouped += 1;
                     }
                     Ok(applied)
@@ -118,7 +118,7 @@ pub fn import_clients(
             return Err(roll_back());
         }
         if let Some(g) = group.filter(|_| report.grouped > 0) {
-            db::population::touch_group(tx, g, &stamp)?;
+            db::population::touch_group(tx, g, stamp)?;
         }
         grant.audit(
             tx,
@@ -138,7 +138,13 @@ pub fn import_clients(
 }
 
 /// The group an import fills: an existing one by name, or a new `imported` group.
-fn import_group(tx: &db::Tx, grant: &crate::service::Grant, name: &str, actor: i64, stamp: &str) -> Result<i64> {
+fn import_group(
+    tx: &db::Tx,
+    grant: &crate::service::Grant,
+    name: &str,
+    actor: i64,
+    stamp: DateTime<Utc>,
+) -> Result<i64> {
     if let Some(existing) = db::population::group(tx, name, None)? {
         return Ok(existing.id);
     }
@@ -170,7 +176,7 @@ struct RowContext<'a> {
     registry: &'a [FieldDef],
     may_assign: bool,
     owner: Option<i64>,
-    stamp: &'a str,
+    stamp: DateTime<Utc>,
     now: chrono::DateTime<Utc>,
 }
 
@@ -216,7 +222,7 @@ fn apply_row(
         let input = ClientInput { sales_contact: named_contact.filter(|_| ctx.may_assign), ..input };
         let base = crate::domain::client::Fields {
             company_id,
-            ..crate::domain::client::Fields::new(name, email.clone(), ctx.owner, ctx.stamp.into())
+            ..crate::domain::client::Fields::new(name, email.clone(), ctx.owner, time::format_utc(ctx.stamp))
         };
         let fields = client::merge(session, base, &ClientInput { email: Some(email), ..input }, ctx.registry, ctx.now)?;
         client::check_mandatory(&fields, ctx.registry)?;

@@ -3,7 +3,7 @@
 //! duplicates, interactions, custom fields, groups, a segment, projects and tickets in every
 //! status. Data as tables; each function writes one kind of record.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::db::{self, Tx};
 use crate::domain::crm::phone;
@@ -181,12 +181,12 @@ const INTERACTIONS: &[(&str, &str, &str, &str, &str)] = &[
 ];
 
 /// Writes the demo's records in the caller's transaction (users exist already).
-pub(super) fn fill(tx: &Tx, now: &str) -> Result<()> {
+pub(super) fn fill(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     companies(tx, now)?;
     clients(tx, now)?;
     contracts_and_events(tx, now)?;
     for (email, kind, when, notes, by) in INTERACTIONS {
-        db::interaction::insert(tx, client_id(tx, email)?, kind, &at(when)?, notes, user(tx, by)?, now)?;
+        db::interaction::insert(tx, client_id(tx, email)?, kind, at(when)?, notes, user(tx, by)?, now)?;
     }
     db::user::link_client(tx, user(tx, "kevin")?, client_id(tx, "kevin@startup.io")?)?;
     tickets(tx, now)?;
@@ -205,11 +205,11 @@ fn company_id(tx: &Tx, name: &str) -> Result<i64> {
     db::company::find_by_name(tx, name)?.map(|c| c.id).ok_or_else(|| Error::internal("demo company missing"))
 }
 
-fn at(s: &str) -> Result<String> {
-    Ok(time::format_utc(time::parse_instant("date", s, Utc::now())?))
+fn at(s: &str) -> Result<DateTime<Utc>> {
+    time::parse_instant("date", s, Utc::now())
 }
 
-fn companies(tx: &Tx, now: &str) -> Result<()> {
+fn companies(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     for (name, size, industry, btype, country, owner) in COMPANIES {
         let owner = user(tx, owner)?;
         let fields = crate::domain::company::Fields {
@@ -227,7 +227,7 @@ fn companies(tx: &Tx, now: &str) -> Result<()> {
     Ok(())
 }
 
-fn clients(tx: &Tx, now: &str) -> Result<()> {
+fn clients(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     for c in CLIENTS {
         let sales = user(tx, c.sales)?;
         let (phone, digits) = match c.phone.map(phone).transpose()? {
@@ -238,15 +238,20 @@ fn clients(tx: &Tx, now: &str) -> Result<()> {
             phone,
             phone_digits: digits,
             company_id: c.company.map(|name| company_id(tx, name)).transpose()?,
-            last_contact_at: c.last.map(at).transpose()?,
-            ..crate::domain::client::Fields::new(c.name.into(), c.email.into(), Some(sales), at(c.first)?)
+            last_contact_at: c.last.map(at).transpose()?.map(time::format_utc),
+            ..crate::domain::client::Fields::new(
+                c.name.into(),
+                c.email.into(),
+                Some(sales),
+                time::format_utc(at(c.first)?),
+            )
         };
         db::client::insert(tx, &fields, c.stage, sales, now)?;
     }
     Ok(())
 }
 
-fn contracts_and_events(tx: &Tx, now: &str) -> Result<()> {
+fn contracts_and_events(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     let (mia, bill) = (user(tx, "mia")?, user(tx, "bill")?);
     for (id, email, total, due, signed) in CONTRACTS {
         let fields = crate::domain::contract::Fields {
@@ -262,8 +267,8 @@ fn contracts_and_events(tx: &Tx, now: &str) -> Result<()> {
     for (id, contract, name, start, end, support, location, attendees, notes) in EVENTS {
         let fields = crate::domain::event::Fields {
             name: name.to_string(),
-            starts_at: at(start)?,
-            ends_at: at(end)?,
+            starts_at: time::format_utc(at(start)?),
+            ends_at: time::format_utc(at(end)?),
             support_contact_id: support.map(|u| user(tx, u)).transpose()?,
             location: location.to_string(),
             attendees: *attendees,
@@ -276,7 +281,7 @@ fn contracts_and_events(tx: &Tx, now: &str) -> Result<()> {
 
 /// Population management in the demo: two custom fields with values, consent, a group of
 /// each kind and a saved segment.
-fn population(tx: &Tx, now: &str) -> Result<()> {
+fn population(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     use crate::domain::profile::{FieldDef, FieldKind, FieldOrigin, GroupKind};
     let mark =
         db::user::find_by_username(tx, "mark")?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))?;
@@ -362,7 +367,7 @@ fn population(tx: &Tx, now: &str) -> Result<()> {
 
 /// Two projects, Kevin's access to one, and tickets in every status (times relative to now,
 /// so SLA clocks show every state).
-fn tickets(tx: &Tx, now: &str) -> Result<()> {
+fn tickets(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     let (cool, lou) = (company_id(tx, "Cool Startup LLC")?, company_id(tx, "Lou Bouzin")?);
     let (kevin, kate, mia) = (user(tx, "kevin")?, user(tx, "kate")?, user(tx, "mia")?);
     let site =
@@ -370,23 +375,23 @@ fn tickets(tx: &Tx, now: &str) -> Result<()> {
     let booking =
         db::project::insert(tx, "Lou Bouzin Booking App", lou, "Room booking for the Salle des fêtes.", mia, now)?;
     db::project::grant(tx, site, kevin, mia, now)?;
-    let ago = |hours: i64| time::format_utc(Utc::now() - chrono::Duration::hours(hours));
+    let ago = |hours: i64| Utc::now() - chrono::Duration::hours(hours);
     let ticket = |project: i64, kind: &str, subject: &str, body: &str, author: i64, hours_ago: i64| -> Result<i64> {
         let at = ago(hours_ago);
-        let id = db::ticket::insert(tx, project, kind, subject, author, &at)?;
-        db::ticket::add_message(tx, id, author, false, body, &at)?;
+        let id = db::ticket::insert(tx, project, kind, subject, author, at)?;
+        db::ticket::add_message(tx, id, author, false, body, at)?;
         Ok(id)
     };
     let reply = |id: i64, by: i64, internal: bool, body: &str, hours_ago: i64| -> Result<()> {
         let at = ago(hours_ago);
-        db::ticket::add_message(tx, id, by, internal, body, &at)?;
+        db::ticket::add_message(tx, id, by, internal, body, at)?;
         if !internal {
-            db::ticket::set_first_response(tx, id, &at)?;
+            db::ticket::set_first_response(tx, id, at)?;
         }
         Ok(())
     };
     let status = |id: i64, by: i64, from: &str, to: &str, hours_ago: i64| {
-        db::ticket::set_status(tx, id, by, from, to, &ago(hours_ago))
+        db::ticket::set_status(tx, id, by, from, to, ago(hours_ago))
     };
 
     ticket(
@@ -406,7 +411,7 @@ fn tickets(tx: &Tx, now: &str) -> Result<()> {
         kevin,
         72,
     )?;
-    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(71))?;
+    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), ago(71))?;
     reply(t, kate, false, "On it: send the photos when you have them.", 70)?;
     reply(t, kate, true, "Internal: the CMS needs an upgrade before this; do not promise a date.", 69)?;
     status(t, kate, "open", "in_progress", 69)?;
@@ -419,7 +424,7 @@ fn tickets(tx: &Tx, now: &str) -> Result<()> {
         kevin,
         48,
     )?;
-    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), &ago(47))?;
+    db::ticket::set_assignee(tx, t, mia, None, Some((kate, "kate")), ago(47))?;
     reply(t, kate, false, "Which domain registrar do you use? We need access to renew it.", 46)?;
     status(t, kate, "open", "waiting_client", 46)?;
 

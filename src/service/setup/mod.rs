@@ -25,7 +25,7 @@ pub fn init(db: &Db, admin: NewAdmin) -> Result<crate::domain::user::User> {
         return Err(already_initialised(db));
     }
     let hash = auth::hash_password(&admin.password)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     db.write(&system_key(), |tx| {
         // Checked again under the write lock: two `init`s racing create one admin.
         if db::user::count(tx)? > 0 {
@@ -39,12 +39,12 @@ pub fn init(db: &Db, admin: NewAdmin) -> Result<crate::domain::user::User> {
                 email: &email,
                 password_hash: &hash,
                 created_by: None,
-                now: &now,
+                now,
             },
         )?;
         let role = db::role::find(tx, ADMIN_ROLE)?.ok_or_else(|| Error::internal("the admin role is missing"))?;
-        db::role::grant(tx, id, role.id, None, &now)?;
-        tx.set_meta("initialised_at", &now)?;
+        db::role::grant(tx, id, role.id, None, now)?;
+        tx.set_meta("initialised_at", &time::format_utc(now))?;
         let user = db::user::get(tx, id)?.ok_or_else(|| Error::internal("admin vanished"))?;
         let actor = Actor::load(tx, user.clone())?;
         audit_as(tx, Some(&actor), "init", "user", Some(id), Outcome::Ok, None, None, Some(&user))?;
@@ -96,7 +96,7 @@ pub fn demo(db: &Db) -> Result<Vec<DemoAccount>> {
     if db::user::count(db)? > 0 {
         return if is_demo(db)? { Ok(demo_accounts()) } else { Err(already_initialised(db)) };
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let hashes = DEMO_STAFF
         .iter()
         .map(|(u, ..)| auth::hash_password(&Secret::new(demo_password(u))))
@@ -109,21 +109,14 @@ pub fn demo(db: &Db) -> Result<Vec<DemoAccount>> {
         for ((username, name, email, role), hash) in DEMO_STAFF.iter().zip(&hashes) {
             let id = db::user::insert(
                 tx,
-                &db::user::NewUser {
-                    username,
-                    full_name: name,
-                    email,
-                    password_hash: hash,
-                    created_by: admin_id,
-                    now: &now,
-                },
+                &db::user::NewUser { username, full_name: name, email, password_hash: hash, created_by: admin_id, now },
             )?;
             admin_id.get_or_insert(id);
             let role = db::role::find(tx, role)?.ok_or_else(|| Error::internal("built-in role missing"))?;
-            db::role::grant(tx, id, role.id, admin_id, &now)?;
+            db::role::grant(tx, id, role.id, admin_id, now)?;
         }
-        demo::fill(tx, &now)?;
-        tx.set_meta("initialised_at", &now)?;
+        demo::fill(tx, now)?;
+        tx.set_meta("initialised_at", &time::format_utc(now))?;
         tx.set_meta("demo", "1")?;
         audit_as(tx, None, "init.demo", "database", None, Outcome::Ok, Some("demo database created"), None, None)?;
         Ok(demo_accounts())

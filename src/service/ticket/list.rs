@@ -29,11 +29,11 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<TicketRow>> {
     let internal = session.can(Permission::TicketNote);
     let mut filter = resolve_filter(session, f, now, member_id)?;
     filter.unread_for = f.unread.then_some((session.actor().id, internal));
-    filter.created_before = at.map(time::format_utc);
+    filter.created_before = at;
     // At "now", the stored projections answer the SLA filter in SQL (with the limit); at
     // another instant the clocks are evaluated and the limit applies after.
-    filter.sla_now = (!wanted_sla.is_empty() && at.is_none())
-        .then(|| (wanted_sla.iter().map(|s| *s as u8).collect(), time::format_utc(now)));
+    filter.sla_now =
+        (!wanted_sla.is_empty() && at.is_none()).then(|| (wanted_sla.iter().map(|s| *s as u8).collect(), now));
     filter.limit = if wanted_sla.is_empty() || at.is_none() { f.limit } else { None };
     let at = at.unwrap_or(now);
     let tickets = fetch(session.db(), &filter, &wanted_sla, at, f.limit)?;
@@ -71,7 +71,7 @@ fn resolve_filter(
         Some(u) => Some(refs::staff(db, "assignee", u, None)?.id),
         None => None,
     };
-    let since = f.since.as_deref().map(|d| time::parse_instant("since", d, now)).transpose()?.map(time::format_utc);
+    let since = f.since.as_deref().map(|d| time::parse_instant("since", d, now)).transpose()?;
     Ok(db::ticket::Filter {
         statuses,
         kind,

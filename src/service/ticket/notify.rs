@@ -3,7 +3,6 @@
 use super::*;
 use crate::Result;
 use crate::db::{self, Read, Tx};
-use crate::domain::time;
 use crate::mail::html_escape;
 use crate::service::mail::{self, Draft};
 use chrono::Utc;
@@ -37,7 +36,7 @@ pub(super) fn notify(
     n: Notice,
 ) -> Result<usize> {
     let Notice { kind, headline, body } = n;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let text = format!(
         "{headline}\n\n{body}\n\nTicket #{} \"{}\" ({}), status: {}.\n-- \nReply with: rolo ticket reply {} --body …\n",
         t.id, t.subject, t.project, t.status, t.id
@@ -68,7 +67,7 @@ pub(super) fn notify(
                 ticket_id: Some(t.id),
                 kind,
             },
-            &now,
+            now,
         )?;
         n += 1;
     }

@@ -3,7 +3,7 @@
 use super::*;
 use super::{files::*, notify::*, workflow::*};
 use crate::db::{self};
-use crate::domain::{Permission, time, validate};
+use crate::domain::{Permission, validate};
 use crate::service::authz::Session;
 use crate::service::{project, refs, sla as sla_service};
 use crate::{Error, Result};
@@ -21,12 +21,12 @@ pub fn create(session: &Session, settings: &Settings, input: NewTicket) -> Resul
         return Err(Error::invalid("body", "must not be empty"));
     }
     check_attachments(&input.attachments, settings)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor();
     let from_client = is_client(session);
     grant.write(|tx| {
-        let id = db::ticket::insert(tx, p.id, kind, &subject, actor.id, &now)?;
-        let mid = db::ticket::add_message(tx, id, actor.id, false, &body, &now)?;
+        let id = db::ticket::insert(tx, p.id, kind, &subject, actor.id, now)?;
+        let mid = db::ticket::add_message(tx, id, actor.id, false, &body, now)?;
         let names = store_attachments(tx, mid, &input.attachments)?;
         db::ticket::mark_read(tx, id, actor.id, mid)?;
         sla_service::reproject(tx, Some(&[id]), Utc::now())?;
@@ -79,18 +79,18 @@ pub fn reply(
         }
         None => None,
     };
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor();
     grant.write(|tx| {
-        let mid = db::ticket::add_message(tx, t.id, actor.id, false, &body, &now)?;
+        let mid = db::ticket::add_message(tx, t.id, actor.id, false, &body, now)?;
         let names = store_attachments(tx, mid, &attachments)?;
         if !from_client {
-            db::ticket::set_first_response(tx, t.id, &now)?;
+            db::ticket::set_first_response(tx, t.id, now)?;
         }
         if let Some(s) = new_status.filter(|s| *s != t.status) {
-            db::ticket::set_status(tx, t.id, actor.id, &t.status, s, &now)?;
+            db::ticket::set_status(tx, t.id, actor.id, &t.status, s, now)?;
         }
-        db::ticket::touch(tx, t.id, &now)?;
+        db::ticket::touch(tx, t.id, now)?;
         db::ticket::mark_read(tx, t.id, actor.id, mid)?;
         sla_service::reproject(tx, Some(&[t.id]), Utc::now())?;
         let after = reload(tx, t.id)?;
@@ -124,12 +124,12 @@ pub fn note(
         return Err(Error::invalid("body", "must not be empty"));
     }
     check_attachments(&attachments, settings)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor().id;
     grant.write(|tx| {
-        let mid = db::ticket::add_message(tx, t.id, actor, true, &body, &now)?;
+        let mid = db::ticket::add_message(tx, t.id, actor, true, &body, now)?;
         store_attachments(tx, mid, &attachments)?;
-        db::ticket::touch(tx, t.id, &now)?;
+        db::ticket::touch(tx, t.id, now)?;
         db::ticket::mark_read(tx, t.id, actor, mid)?;
         let after = reload(tx, t.id)?;
         grant.audit(tx, "ticket.note", "ticket", Some(t.id), None, Some(&serde_json::json!({"message_id": mid})))?;

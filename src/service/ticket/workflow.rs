@@ -3,7 +3,7 @@
 use super::notify::*;
 use super::*;
 use crate::db::{self};
-use crate::domain::{Permission, time};
+use crate::domain::Permission;
 use crate::service::authz::{Grant, Session};
 use crate::service::{project, refs, sla as sla_service};
 use crate::{Error, Result};
@@ -55,10 +55,10 @@ pub fn set_status(session: &Session, settings: &Settings, key: &str, status: &st
     let grant: Grant = session.require(Permission::TicketStatus)?;
     let to = parse_status(status)?;
     check_transition(session, &t, to)?;
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor();
     grant.write(|tx| {
-        db::ticket::set_status(tx, t.id, actor.id, &t.status, to, &now)?;
+        db::ticket::set_status(tx, t.id, actor.id, &t.status, to, now)?;
         sla_service::reproject(tx, Some(&[t.id]), Utc::now())?;
         let after = reload(tx, t.id)?;
         let headline = format!("{} changed the status from {} to {to}.", actor.full_name, t.status);
@@ -89,10 +89,10 @@ pub fn assign(session: &Session, settings: &Settings, key: &str, username: &str)
     if t.assignee_id == Some(user.id) {
         return Err(Error::conflict(format!("ticket {} is already assigned to {}", t.id, user.username)));
     }
-    let now = time::format_utc(Utc::now());
+    let now = Utc::now();
     let actor = session.actor();
     grant.write(|tx| {
-        db::ticket::set_assignee(tx, t.id, actor.id, t.assignee.as_deref(), Some((user.id, &user.username)), &now)?;
+        db::ticket::set_assignee(tx, t.id, actor.id, t.assignee.as_deref(), Some((user.id, &user.username)), now)?;
         let after = reload(tx, t.id)?;
         let headline = format!("{} assigned this ticket to you.", actor.full_name);
         let queued = notify(
