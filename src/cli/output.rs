@@ -24,6 +24,9 @@ pub struct Output {
     color: bool,
 }
 
+/// For records printed whole in JSON and without a table form.
+pub const NO_COLUMNS: &[&str] = &[];
+
 /// A colour for a cell, chosen by column and value.
 pub type Style = fn(&str, &Value) -> Option<comfy_table::Color>;
 
@@ -66,12 +69,19 @@ impl Output {
     }
 
     /// One record: a JSON object, a CSV header and row, or a two-column table.
-    pub fn record<T: Serialize>(&self, value: &T, columns: &[&str]) -> Result<()> {
+    pub fn record<T: Serialize>(&self, value: &T, columns: &[impl AsRef<str>]) -> Result<()> {
         self.record_with(value, columns, None)
     }
 
     /// A record with its own human form (a card) for table output.
-    pub fn record_with<T: Serialize>(&self, value: &T, columns: &[&str], card: Option<String>) -> Result<()> {
+    pub fn record_with<T: Serialize>(
+        &self,
+        value: &T,
+        columns: &[impl AsRef<str>],
+        card: Option<String>,
+    ) -> Result<()> {
+        let columns: Vec<&str> = columns.iter().map(AsRef::as_ref).collect();
+        let columns = columns.as_slice();
         if self.format == Format::Json {
             return write_json(value);
         }

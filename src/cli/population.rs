@@ -120,7 +120,7 @@ pub(super) fn run_import(
 
 fn print_report(ctx: &Ctx, r: &import::Report) -> Result<()> {
     match ctx.out.format {
-        super::Format::Json => ctx.out.record(r, &[]),
+        super::Format::Json => ctx.out.record(r, super::output::NO_COLUMNS),
         super::Format::Csv => ctx.out.list(&r.rejections, &["line", "field", "reason"], ""),
         super::Format::Table => {
             let summary = format!(
@@ -312,7 +312,7 @@ pub(super) fn run_group(ctx: &Ctx, session: &Session, cmd: GroupCommand) -> Resu
         GroupCommand::Show { group: key, limit } => {
             let d = group::show(session, &key, limit)?;
             if ctx.out.format == super::Format::Json {
-                return ctx.out.record(&d, &[]);
+                return ctx.out.record(&d, super::output::NO_COLUMNS);
             }
             ctx.out.status(format!("Group `{}` ({}): {} member(s).", d.group.name, d.group.kind, d.group.members));
             ctx.out.list(&d.clients, CLIENT_COLUMNS, "No members.")
@@ -416,7 +416,7 @@ pub(super) fn run_segment(ctx: &Ctx, session: &Session, cmd: SegmentCommand) -> 
         SegmentCommand::Show { segment, filter, count, limit } => {
             let r = group::run(session, segment.as_deref(), filter.as_deref(), count, limit)?;
             match (&r.clients, ctx.out.format) {
-                (_, super::Format::Json) => ctx.out.record(&r, &[]),
+                (_, super::Format::Json) => ctx.out.record(&r, super::output::NO_COLUMNS),
                 (None, _) => ctx.out.record(&r, &["name", "filter", "count"]),
                 (Some(clients), _) => {
                     ctx.out.status(format!("{} client(s) match `{}`.", r.count, r.filter));

@@ -28,3 +28,12 @@ pub mod user;
 pub mod validate;
 
 pub use permission::Permission;
+
+/// The keys a record or input serializes to, in declaration order: the one field list from
+/// which import and export columns and CLI record columns are derived (the struct is the list).
+pub fn keys_of<T: serde::Serialize + Default>() -> Vec<String> {
+    match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}

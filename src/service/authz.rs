@@ -26,6 +26,12 @@ pub(super) fn system_key() -> KeySeal {
     KeySeal(())
 }
 
+/// A write key for tests of the db layer.
+#[cfg(test)]
+pub(crate) fn system_key_for_tests() -> KeySeal {
+    KeySeal(())
+}
+
 /// The acting user, as loaded from a valid session.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {

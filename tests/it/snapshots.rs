@@ -56,6 +56,22 @@ fn every_argument_of_every_command_has_help() {
     assert!(undocumented.is_empty(), "commands without a `///`:\n{}", undocumented.join("\n"));
 }
 
+/// A company's fields are declared once, by `CompanyInput`: the import and export columns are
+/// its keys, and the flags of `client company create|update` must be the same list.
+#[test]
+fn company_flags_are_the_declared_field_list() {
+    let root = rolo::cli::Cli::command();
+    let create = root
+        .find_subcommand("client")
+        .and_then(|c| c.find_subcommand("company"))
+        .and_then(|c| c.find_subcommand("create"))
+        .expect("client company create");
+    let globals = ["format", "json", "no_input", "quiet", "db", "config", "help", "version"];
+    let flags: Vec<String> =
+        create.get_arguments().map(|a| a.get_id().to_string()).filter(|id| !globals.contains(&id.as_str())).collect();
+    assert_eq!(flags, rolo::domain::keys_of::<rolo::domain::company::CompanyInput>());
+}
+
 /// The days the demo may have been made on (a run across midnight sees two).
 fn recent_days() -> [String; 2] {
     let now = chrono::Utc::now();

@@ -10,23 +10,10 @@ use crate::service::{Session, company, import, population};
 
 const COMPANY_COLUMNS: &[&str] =
     &["id", "name", "size", "industry", "business_type", "country", "sales_owner", "clients"];
-const COMPANY_RECORD: &[&str] = &[
-    "id",
-    "name",
-    "logo",
-    "size",
-    "industry",
-    "business_type",
-    "country",
-    "website",
-    "time_zone",
-    "total_income",
-    "currency",
-    "sales_owner",
-    "clients",
-    "created_at",
-    "updated_at",
-];
+/// A company's card: every key of the record but the internal ids.
+fn record_columns() -> Vec<String> {
+    crate::domain::keys_of::<company::Company>().into_iter().filter(|k| !k.ends_with("_id")).collect()
+}
 
 #[derive(Debug, Subcommand)]
 pub enum CompanyCommand {
@@ -130,7 +117,7 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CompanyCommand) -> Result<(
             })
         }
         CompanyCommand::Export => {
-            run_export(ctx, import::COMPANY_EXPORT, "companies", &|emit| import::export_companies(session, emit))
+            run_export(ctx, &import::company_columns(), "companies", &|emit| import::export_companies(session, emit))
         }
         CompanyCommand::Suggest => ctx.out.list(
             &population::suggest_companies(session)?,
@@ -141,12 +128,12 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CompanyCommand) -> Result<(
             let companies = company::list(session, &company::ListFilter { mine, search, limit })?;
             ctx.out.list(&companies, COMPANY_COLUMNS, "No companies match.")
         }
-        CompanyCommand::Show { company: key } => ctx.out.record(&company::show(session, &key)?, COMPANY_RECORD),
+        CompanyCommand::Show { company: key } => ctx.out.record(&company::show(session, &key)?, &record_columns()),
         CompanyCommand::Create(mut a) => {
             a.name = Some(ctx.prompt.text(a.name, "Company name", "--name")?);
             let created = company::create(session, &a.input())?;
             ctx.out.status(format!("Created company {} ({}).", created.id, created.name));
-            ctx.out.record(&created, COMPANY_RECORD)
+            ctx.out.record(&created, &record_columns())
         }
         CompanyCommand::Update { company: key, fields } => {
             let mut input = fields.input();
@@ -167,7 +154,7 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CompanyCommand) -> Result<(
             }
             let updated = company::update(session, &key, &input)?;
             ctx.out.status(format!("Updated company {}.", updated.id));
-            ctx.out.record(&updated, COMPANY_RECORD)
+            ctx.out.record(&updated, &record_columns())
         }
     }
 }

@@ -53,7 +53,7 @@ fn check(ctx: &Ctx, db: &Db, session: &Session, at: Option<&str>) -> Result<()> 
     match ctx.out.format {
         Format::Table => ctx.out.list_styled(&report.alerts, ALERT_COLUMNS, "", Some(sla_color))?,
         Format::Csv => ctx.out.list(&report.alerts, ALERT_COLUMNS, "")?,
-        Format::Json => ctx.out.record(&report, &[])?,
+        Format::Json => ctx.out.record(&report, crate::cli::output::NO_COLUMNS)?,
     }
     let summary = format!(
         "{} open ticket(s) checked: {} at risk, {} breached; {} notice(s) queued.",

@@ -23,8 +23,8 @@ use crate::{Error, ErrorKind, Result};
 
 pub use client::{export_clients, export_columns as client_export_columns, import_clients};
 pub use records::{
-    COMPANY_EXPORT, CONTRACT_EXPORT, EVENT_EXPORT, export_companies, export_contracts, export_events, import_companies,
-    import_contracts, import_events,
+    CONTRACT_EXPORT, EVENT_EXPORT, company_columns, export_companies, export_contracts, export_events,
+    import_companies, import_contracts, import_events,
 };
 
 pub use crate::domain::import::{Applied, OnDuplicate, Options, Rejected, Report};
@@ -124,6 +124,19 @@ impl Record {
     pub fn take(&mut self, column: &str) -> Option<String> {
         let i = self.names.iter().position(|n| n == column)?;
         self.values[i].take()
+    }
+
+    /// The row as a JSON object of its non-empty columns, for an input that is a serde type
+    /// whose keys are the columns.
+    pub fn into_input<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .names
+            .iter()
+            .zip(self.values.iter_mut())
+            .filter_map(|(k, v)| v.take().map(|v| (k.clone(), serde_json::Value::String(v))))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::invalid("line", format!("does not fit the columns: {e}")))
     }
 
     /// The values of the columns after the first `fixed` (custom fields), by name.

@@ -71,22 +71,11 @@ fn run(
     finish(report, outcome)
 }
 
-const COMPANY_COLUMNS: &[&str] = &[
-    "name",
-    "logo",
-    "size",
-    "industry",
-    "business_type",
-    "country",
-    "website",
-    "time_zone",
-    "total_income",
-    "currency",
-    "sales_owner",
-];
-
-/// The header of a company export (and import).
-pub const COMPANY_EXPORT: &[&str] = COMPANY_COLUMNS;
+/// The columns of a company import and export: the keys of [`company::CompanyInput`], the
+/// same list the CLI flags and the service take.
+pub fn company_columns() -> Vec<String> {
+    crate::domain::keys_of::<company::CompanyInput>()
+}
 
 /// Imports companies, keyed by name (case ignored).
 pub fn import_companies(
@@ -95,22 +84,12 @@ pub fn import_companies(
     opts: &Options,
     progress: impl FnMut(u64),
 ) -> Result<Report> {
-    let columns = Columns::new(COMPANY_COLUMNS, &[("company", "name")], &["name"]);
+    let names = company_columns();
+    let columns =
+        Columns::new(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[("company", "name")], &["name"]);
     let writes = [Permission::CompanyCreate, Permission::CompanyUpdateAny, Permission::CompanyUpdateOwn];
     run(session, input, &columns, opts, "company", &writes, progress, |row| {
-        let input = company::CompanyInput {
-            name: row.take("name"),
-            logo: row.take("logo"),
-            size: row.take("size"),
-            industry: row.take("industry"),
-            business_type: row.take("business_type"),
-            country: row.take("country"),
-            website: row.take("website"),
-            time_zone: row.take("time_zone"),
-            total_income: row.take("total_income"),
-            currency: row.take("currency"),
-            sales_owner: row.take("sales_owner"),
-        };
+        let input: company::CompanyInput = row.into_input()?;
         let name = input.name.clone().ok_or_else(|| Error::invalid("name", "is empty"))?;
         let Some(existing) = db::company::find_by_name(session.db(), &name)? else {
             company::create(session, &input)?;
@@ -137,23 +116,10 @@ pub fn import_companies(
 pub fn export_companies(session: &Session, mut emit: impl FnMut(&Map<String, Value>) -> Result<()>) -> Result<usize> {
     let companies = company::list(session, &company::ListFilter::default())?;
     for c in &companies {
-        let mut row = Map::new();
-        for (k, v) in [
-            ("name", Some(&c.name)),
-            ("logo", c.logo.as_ref()),
-            ("size", c.size.as_ref()),
-            ("industry", c.industry.as_ref()),
-            ("business_type", c.business_type.as_ref()),
-            ("country", c.country.as_ref()),
-            ("website", c.website.as_ref()),
-            ("time_zone", c.time_zone.as_ref()),
-            ("total_income", c.total_income.as_ref()),
-            ("currency", Some(&c.currency)),
-            ("sales_owner", c.sales_owner.as_ref()),
-        ] {
-            row.insert(k.into(), v.map_or(Value::Null, |v| Value::from(v.as_str())));
+        match serde_json::to_value(company::CompanyInput::from_company(c))? {
+            Value::Object(row) => emit(&row)?,
+            _ => return Err(Error::internal("a company input is not an object")),
         }
-        emit(&row)?;
     }
     Ok(companies.len())
 }
