@@ -128,7 +128,7 @@ impl Record {
 
     /// The row as a JSON object of its non-empty columns, for an input that is a serde type
     /// whose keys are the columns.
-    pub fn into_input<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
+    pub fn take_input<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
         let map: serde_json::Map<String, serde_json::Value> = self
             .names
             .iter()

@@ -89,7 +89,7 @@ pub fn import_companies(
         Columns::new(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[("company", "name")], &["name"]);
     let writes = [Permission::CompanyCreate, Permission::CompanyUpdateAny, Permission::CompanyUpdateOwn];
     run(session, input, &columns, opts, "company", &writes, progress, |row| {
-        let input: company::CompanyInput = row.into_input()?;
+        let input: company::CompanyInput = row.take_input()?;
         let name = input.name.clone().ok_or_else(|| Error::invalid("name", "is empty"))?;
         let Some(existing) = db::company::find_by_name(session.db(), &name)? else {
             company::create(session, &input)?;
