@@ -100,7 +100,7 @@ pub enum ContractCommand {
         id: String,
     },
     /// Import contracts (matched on id); columns: id,client,total,due,currency,signed
-    Import(super::population::ImportArgs),
+    Import(super::import::ImportArgs),
     /// Export every contract in the import columns (CSV, or JSON lines with --format json)
     Export,
 }
@@ -110,12 +110,12 @@ pub fn run(ctx: &Ctx, cmd: ContractCommand) -> Result<()> {
     let session = ctx.session(&db)?;
     match cmd {
         ContractCommand::Import(args) => {
-            super::population::run_import(ctx, &session, args, None, "contracts", &|s, input, opts, progress| {
+            super::import::run_import(ctx, &session, args, None, "contracts", &|s, input, opts, progress| {
                 crate::service::import::import_contracts(s, input, opts, progress)
             })
         }
         ContractCommand::Export => {
-            super::population::run_export(ctx, crate::service::import::CONTRACT_EXPORT, "contracts", &|emit| {
+            super::import::run_export(ctx, crate::service::import::CONTRACT_EXPORT, "contracts", &|emit| {
                 crate::service::import::export_contracts(&session, emit)
             })
         }

@@ -76,7 +76,7 @@ pub enum EventCommand {
         none: bool,
     },
     /// Import events (CSV, JSON lines or .xlsx; matched on id, else on contract, name and start); columns: id,contract,name,start,end,support,location,attendees,notes
-    Import(super::population::ImportArgs),
+    Import(super::import::ImportArgs),
     /// Export every event in the import columns (CSV, or JSON lines with --format json)
     Export,
 }
@@ -125,12 +125,12 @@ pub fn run(ctx: &Ctx, cmd: EventCommand) -> Result<()> {
     let session = ctx.session(&db)?;
     match cmd {
         EventCommand::Import(args) => {
-            super::population::run_import(ctx, &session, args, None, "events", &|s, input, opts, progress| {
+            super::import::run_import(ctx, &session, args, None, "events", &|s, input, opts, progress| {
                 crate::service::import::import_events(s, input, opts, progress)
             })
         }
         EventCommand::Export => {
-            super::population::run_export(ctx, crate::service::import::EVENT_EXPORT, "events", &|emit| {
+            super::import::run_export(ctx, crate::service::import::EVENT_EXPORT, "events", &|emit| {
                 crate::service::import::export_events(&session, emit)
             })
         }

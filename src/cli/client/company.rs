@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use crate::Result;
 use crate::cli::Ctx;
 use crate::cli::edit::edit;
-use crate::cli::population::{ImportArgs, run_export, run_import};
+use crate::cli::import::{ImportArgs, run_export, run_import};
 use crate::service::{Session, company, import, population};
 
 const COMPANY_COLUMNS: &[&str] =

@@ -3,7 +3,10 @@
 
 mod card;
 mod company;
+mod field;
+mod group;
 mod interaction;
+mod segment;
 
 use clap::{Args, Subcommand};
 
@@ -12,11 +15,11 @@ use super::edit::edit;
 use crate::Result;
 use crate::domain::crm::Stage;
 
-use super::population::{
-    CLIENT_COLUMNS, FieldCommand, GroupCommand, ImportArgs, SegmentCommand, run_export, run_field, run_group,
-    run_import, run_segment,
-};
+use super::import::{ImportArgs, run_export, run_import};
 use crate::service::{Session, client, dedupe, import, population};
+
+pub(super) const CLIENT_COLUMNS: &[&str] =
+    &["id", "full_name", "email", "phone", "company", "stage", "sales_contact", "last_contact_at"];
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -120,13 +123,13 @@ pub enum ClientCommand {
     Company(company::CompanyCommand),
     /// Custom profile fields: the registry
     #[command(subcommand)]
-    Field(FieldCommand),
+    Field(field::FieldCommand),
     /// Static groups of clients
     #[command(subcommand)]
-    Group(GroupCommand),
+    Group(group::GroupCommand),
     /// Saved filters over clients; count them, freeze them into groups
     #[command(subcommand)]
-    Segment(SegmentCommand),
+    Segment(segment::SegmentCommand),
     /// Calls, meetings, e-mails… with a client
     #[command(subcommand)]
     Interaction(interaction::InteractionCommand),
@@ -230,9 +233,9 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             ctx.out.record_with(&s, &["clients", "customers", "duplicates_suspected"], Some(text))
         }
         ClientCommand::Company(cmd) => company::run(ctx, &session, cmd),
-        ClientCommand::Field(cmd) => run_field(ctx, &session, cmd),
-        ClientCommand::Group(cmd) => run_group(ctx, &session, cmd),
-        ClientCommand::Segment(cmd) => run_segment(ctx, &session, cmd),
+        ClientCommand::Field(cmd) => field::run(ctx, &session, cmd),
+        ClientCommand::Group(cmd) => group::run(ctx, &session, cmd),
+        ClientCommand::Segment(cmd) => segment::run(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => interaction::run(ctx, &session, cmd),
     }
 }
