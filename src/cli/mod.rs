@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod backup;
+mod campaign;
 mod client;
 mod contract;
 mod edit;
@@ -85,6 +86,9 @@ pub enum Command {
     /// Projects and tickets, SLA clocks, attachments
     #[command(subcommand)]
     Ticket(ticket::TicketCommand),
+    /// E-mail marketing: templates, media, campaigns
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// The e-mail outbox
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -299,6 +303,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Contract(cmd) => contract::run(ctx, cmd),
         Command::Event(cmd) => event::run(ctx, cmd),
         Command::Ticket(cmd) => ticket::run(ctx, cmd),
+        Command::Campaign(cmd) => campaign::run(ctx, cmd),
         Command::Mail(cmd) => mail::run(ctx, cmd),
         Command::User(cmd) => user::run(ctx, cmd),
         Command::Audit(cmd) => audit::run(ctx, cmd),

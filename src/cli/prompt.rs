@@ -79,12 +79,17 @@ impl Prompter {
 
     /// Opens `text` in `$EDITOR` (TOML); `None` when the user saved nothing new.
     pub fn edit_toml(&self, text: &str, flags_hint: &str) -> Result<Option<String>> {
+        self.edit_text(text, ".toml", flags_hint)
+    }
+
+    /// Opens `text` in `$EDITOR` as a file with this extension; `None` when nothing changed.
+    pub fn edit_text(&self, text: &str, extension: &str, flags_hint: &str) -> Result<Option<String>> {
         if !self.interactive {
             return Err(Error::usage(format!(
                 "nothing to change: pass {flags_hint} (or run on a terminal to edit in $EDITOR)"
             )));
         }
-        let edited = Editor::new().extension(".toml").edit(text).map_err(prompt_error)?;
+        let edited = Editor::new().extension(extension).edit(text).map_err(prompt_error)?;
         Ok(edited.filter(|e| e.trim() != text.trim()))
     }
 

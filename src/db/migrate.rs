@@ -11,6 +11,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_crm", include_str!("../../migrations/0003_crm.sql")),
     ("0004_tickets", include_str!("../../migrations/0004_tickets.sql")),
     ("0005_population", include_str!("../../migrations/0005_population.sql")),
+    ("0006_campaigns", include_str!("../../migrations/0006_campaigns.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -20,6 +20,7 @@ pub mod query;
 pub mod role;
 pub mod session;
 pub mod sla;
+pub mod template;
 pub mod ticket;
 pub mod user;
 

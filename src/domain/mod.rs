@@ -22,6 +22,7 @@ pub mod session;
 pub mod sla;
 pub mod sla_policy;
 pub mod spreadsheet;
+pub mod template;
 pub mod ticket;
 pub mod time;
 pub mod user;

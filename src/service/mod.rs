@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod backup;
+pub mod campaign;
 pub mod client;
 pub mod company;
 pub mod contract;

@@ -33,7 +33,8 @@ pub fn empty() -> Db {
 }
 
 /// The demo database (`rolo init --demo`), plus what ownership cases need: contract 700 of
-/// sam's client Agathe, an attachment Kevin sent on ticket 1, a failed outbox message 1.
+/// sam's client Agathe, an attachment Kevin sent on ticket 1, a failed outbox message 1, the
+/// template `welcome` and the media `logo.png`.
 pub fn demo() -> Db {
     let db = empty();
     super::setup::demo(&db).expect("the demo world");
@@ -51,6 +52,15 @@ pub fn demo() -> Db {
     let kevin = session_as(&db, "kevin");
     let file = NewAttachment { name: "log.txt".into(), bytes: b"log".to_vec() };
     super::ticket::reply(&kevin, &settings(), "1", "Here is the log.", vec![file], None).expect("attachment");
+    let mark = session_as(&db, "mark");
+    super::campaign::media::add(&mark, "logo.png", b"\x89PNG demo").expect("media");
+    let welcome = crate::domain::template::TemplateInput {
+        subject: Some("Bienvenue, {{ client.first_name }}".into()),
+        html: Some("<p>Bonjour {{ client.name }}</p><img src=\"{{ media('logo.png') }}\" alt=\"Logo\"><a href=\"{{ unsubscribe_url }}\">Se désabonner</a>".into()),
+        text: Some("Bonjour {{ client.name }}\nSe désabonner : {{ unsubscribe_url }}".into()),
+        ..Default::default()
+    };
+    super::campaign::template::create(&mark, "welcome", &welcome).expect("template");
     db.exec_for_test(
         "UPDATE outbox SET status = 'sent';
          UPDATE outbox SET status = 'failed' WHERE id = (SELECT min(id) FROM outbox);",

@@ -2,6 +2,7 @@
 
 mod auth;
 mod backup;
+mod campaigns;
 mod crm;
 mod fixes;
 mod harness;
