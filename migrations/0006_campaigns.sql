@@ -61,6 +61,9 @@ CREATE TABLE campaigns (
     scheduled_at     TEXT,
     started_at       TEXT,
     finished_at      TEXT,
+    -- While a sender runs it holds the campaign until this instant (renewed as it goes); rows
+    -- in `sending` with no live holder were in flight at a crash.
+    lease_until      TEXT,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 ) STRICT;

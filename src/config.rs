@@ -89,6 +89,26 @@ pub struct FileConfig {
     pub smtp: SmtpSection,
     #[serde(default)]
     pub tickets: TicketsSection,
+    #[serde(default)]
+    pub serve: ServeSection,
+    #[serde(default)]
+    pub campaign: CampaignSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    /// Where `rolo serve` answers for recipients (unsubscribe links, one-click header).
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSection {
+    /// Sending threads, each with its SMTP connection (default 4).
+    pub workers: Option<usize>,
+    /// Messages per second to one recipient domain (default 0: no limit).
+    pub domain_rate: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +151,9 @@ pub struct Config {
     pub token_dir: PathBuf,
     pub smtp: crate::mail::SmtpSettings,
     pub max_attachment_bytes: u64,
+    pub public_url: Option<String>,
+    pub campaign_workers: usize,
+    pub campaign_domain_rate: u32,
     pub env: Env,
 }
 
@@ -175,6 +198,9 @@ impl Config {
             token_dir: env.config_dir().join("sessions"),
             smtp,
             max_attachment_bytes: file.tickets.max_attachment_mb.unwrap_or(25).clamp(1, 1024) * 1024 * 1024,
+            public_url: file.serve.public_url.map(|u| u.trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
+            campaign_workers: file.campaign.workers.unwrap_or(4).clamp(1, 32),
+            campaign_domain_rate: file.campaign.domain_rate.unwrap_or(0),
             env,
         })
     }

@@ -13,7 +13,38 @@ pub enum MailCommand {
     /// The outbox: every e-mail Rolo sends is a row first
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Addresses no campaign reaches (unsubscribed, hard bounces, complaints, manual, erased)
+    #[command(subcommand)]
+    Suppression(SuppressionCommand),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressionCommand {
+    /// Newest first (JSON keys: mailbox_hash, email, reason, source, created_at, created_by)
+    List {
+        /// Only this reason: unsubscribed, hard_bounce, complaint, manual, erased
+        #[arg(long)]
+        reason: Option<String>,
+        /// At most N entries
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Suppress an address (its mailbox: case, +tags and Gmail dots ignored)
+    Add {
+        /// The address
+        address: String,
+        /// Why: manual, unsubscribed, hard_bounce, complaint
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// Let campaigns reach an address again
+    Remove {
+        /// The address
+        address: String,
+    },
+}
+
+const SUPPRESSION_COLUMNS: &[&str] = &["email", "reason", "source", "created_at", "created_by"];
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
@@ -39,7 +70,10 @@ pub enum OutboxCommand {
 pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
     let db = ctx.open_db()?;
     let session = ctx.session(&db)?;
-    let MailCommand::Outbox(cmd) = cmd;
+    let cmd = match cmd {
+        MailCommand::Outbox(cmd) => cmd,
+        MailCommand::Suppression(cmd) => return suppression(ctx, &session, cmd),
+    };
     match cmd {
         OutboxCommand::List { status, limit } => {
             ctx.out.list(&mail::list(&session, status.as_deref(), limit)?, COLUMNS, "The outbox is empty.")
@@ -58,6 +92,27 @@ pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
                 Some(e) => Err(crate::Error::external(format!("the SMTP server failed: {e}; the rest stays queued"))),
                 None => Ok(()),
             }
+        }
+    }
+}
+
+fn suppression(ctx: &Ctx, session: &crate::service::Session, cmd: SuppressionCommand) -> Result<()> {
+    use crate::service::campaign::suppression;
+    match cmd {
+        SuppressionCommand::List { reason, limit } => ctx.out.list(
+            &suppression::list(session, reason.as_deref(), limit)?,
+            SUPPRESSION_COLUMNS,
+            "The suppression list is empty.",
+        ),
+        SuppressionCommand::Add { address, reason } => {
+            let s = suppression::add(session, &address, &reason)?;
+            ctx.out.status(format!("No campaign will reach {address} ({}).", s.reason));
+            ctx.out.record(&s, SUPPRESSION_COLUMNS)
+        }
+        SuppressionCommand::Remove { address } => {
+            suppression::remove(session, &address)?;
+            ctx.out.status(format!("Campaigns may reach {address} again."));
+            Ok(())
         }
     }
 }

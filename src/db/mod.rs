@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod campaign;
 pub mod client;
 pub mod company;
 pub mod contract;
@@ -251,6 +252,12 @@ impl Db {
 }
 
 impl Tx<'_> {
+    /// Reads a value from the `meta` table inside the transaction.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)

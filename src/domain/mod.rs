@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod campaign;
 pub mod client;
 pub mod company;
 pub mod contract;
@@ -25,6 +26,7 @@ pub mod spreadsheet;
 pub mod template;
 pub mod ticket;
 pub mod time;
+pub mod token;
 pub mod user;
 pub mod validate;
 

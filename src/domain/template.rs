@@ -191,6 +191,11 @@ fn variable_problem(var: &str, vars: &Variables) -> Option<String> {
 
 /// The sources a template pulls in through `include` and `extends`, itself first.
 fn chain(library: &Library, main: &str) -> Vec<String> {
+    chain_named(library, main).into_iter().map(|(_, s)| s).collect()
+}
+
+/// (name, source) of a template and of everything it pulls in, itself first.
+pub fn chain_named(library: &Library, main: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut todo = vec![main.to_lowercase()];
     let mut seen = BTreeSet::new();
@@ -200,7 +205,21 @@ fn chain(library: &Library, main: &str) -> Vec<String> {
         }
         let Some(src) = library.get(&name) else { continue };
         todo.extend(referenced_templates(src));
-        out.push(src.to_string());
+        out.push((name, src.to_string()));
+    }
+    out
+}
+
+/// The media names a source shows with `media("…")`.
+pub fn referenced_media(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in source.split("media(").skip(1) {
+        let part = part.trim_start();
+        if let Some(q) = part.chars().next().filter(|c| *c == '"' || *c == '\'')
+            && let Some(end) = part[1..].find(q)
+        {
+            out.push(part[1..1 + end].to_string());
+        }
     }
     out
 }

@@ -115,6 +115,135 @@ impl Smtp {
     }
 }
 
+/// A file shown inside the HTML (`cid:`), sent with the message.
+pub struct InlinePart {
+    pub cid: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A campaign message: multipart text + HTML (with inline media), list headers, and its own
+/// return path (VERP) so that a bounce names its recipient.
+pub struct CampaignMail<'a> {
+    pub from: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    pub message_id: &'a str,
+    /// Extra headers: List-Unsubscribe, List-Unsubscribe-Post, List-Id…
+    pub headers: Vec<(&'static str, String)>,
+    pub inline: &'a [InlinePart],
+    /// The envelope sender: `bounce+TOKEN@domain`.
+    pub return_path: &'a str,
+}
+
+/// Why a message was not accepted.
+#[derive(Debug, Clone)]
+pub enum SendError {
+    /// 5xx: the server will never take it. `user_unknown` for 550/5.1.1-style refusals.
+    Permanent { message: String, user_unknown: bool },
+    /// 4xx: try again later.
+    Transient(String),
+    /// The server could not be reached or the connection broke: nothing was decided.
+    Connection(String),
+    /// The message itself is malformed (a bad address).
+    Invalid(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Permanent { message, .. } | SendError::Transient(message) => f.write_str(message),
+            SendError::Connection(m) => write!(f, "the SMTP server could not be reached: {m}"),
+            SendError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The domain of an address (`Name <a@b.example>` → `b.example`).
+pub fn domain_of(address: &str) -> String {
+    address.rsplit('@').next().map(|d| d.trim_end_matches('>').trim().to_lowercase()).unwrap_or_default()
+}
+
+/// A From/Reply-To address: `addr@example.com` or `Name <addr@example.com>`.
+pub fn check_mailbox(field: &str, value: &str) -> Result<String> {
+    value.trim().parse::<Mailbox>().map(|m| m.to_string()).map_err(|e| {
+        Error::invalid(field, format!("`{}` is not an address like \"Name <a@example.com>\": {e}", value.trim()))
+    })
+}
+
+/// A pool of SMTP connections shared by several sending threads.
+#[derive(Clone)]
+pub struct SmtpPool {
+    transport: SmtpTransport,
+}
+
+impl SmtpPool {
+    pub fn connect(settings: &SmtpSettings, connections: u32) -> Result<SmtpPool> {
+        use lettre::transport::smtp::PoolConfig;
+        let url = settings
+            .url
+            .as_deref()
+            .ok_or_else(|| Error::external("no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)"))?;
+        let transport = SmtpTransport::from_url(url)
+            .map_err(|e| Error::new(crate::ErrorKind::Usage, format!("the SMTP URL is not valid: {e}")))?
+            .timeout(Some(settings.timeout))
+            .pool_config(PoolConfig::new().max_size(connections.max(1)))
+            .build();
+        Ok(SmtpPool { transport })
+    }
+
+    /// Sends one campaign message with its own envelope.
+    pub fn send(&self, m: &CampaignMail) -> std::result::Result<(), SendError> {
+        use lettre::address::Envelope;
+        use lettre::message::header::{HeaderName, HeaderValue};
+        use lettre::message::{Attachment, SinglePart};
+        let bad = |what: &str, e: &dyn std::fmt::Display| SendError::Invalid(format!("{what}: {e}"));
+        let from: Mailbox = m.from.parse().map_err(|e| bad("bad sender", &e))?;
+        let to: Mailbox = m.to.parse().map_err(|e| bad("bad recipient", &e))?;
+        let mut b =
+            Message::builder().from(from).to(to.clone()).subject(m.subject).message_id(Some(m.message_id.to_string()));
+        if let Some(r) = m.reply_to {
+            b = b.reply_to(r.parse().map_err(|e| bad("bad reply-to", &e))?);
+        }
+        for (name, value) in &m.headers {
+            let name = HeaderName::new_from_ascii(name.to_string()).map_err(|e| bad("bad header", &e))?;
+            b = b.raw_header(HeaderValue::new(name, value.clone()));
+        }
+        let mut related = MultiPart::related().singlepart(SinglePart::html(m.html.to_string()));
+        for part in m.inline {
+            let ct = part.mime.parse().map_err(|e| bad("bad media type", &e))?;
+            related = related.singlepart(Attachment::new_inline(part.cid.clone()).body(part.bytes.clone(), ct));
+        }
+        let body = MultiPart::alternative().singlepart(SinglePart::plain(m.text.to_string())).multipart(related);
+        let message = b.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
+        let envelope =
+            Envelope::new(Some(m.return_path.parse().map_err(|e| bad("bad return path", &e))?), vec![to.email])
+                .map_err(|e| bad("bad envelope", &e))?;
+        self.transport.send_raw(&envelope, &message.formatted()).map(|_| ()).map_err(classify)
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let text = e.to_string();
+    if e.is_permanent() {
+        let lower = text.to_lowercase();
+        let user_unknown = e.status().is_some_and(|c| {
+            c.to_string().starts_with("550") || c.to_string().starts_with("551") || c.to_string().starts_with("553")
+        }) && (lower.contains("5.1.1")
+            || lower.contains("unknown")
+            || lower.contains("no such")
+            || lower.contains("does not exist"));
+        SendError::Permanent { message: text, user_unknown }
+    } else if e.is_transient() {
+        SendError::Transient(text)
+    } else {
+        SendError::Connection(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,7 @@ pub fn list_segments(session: &Session) -> Result<Vec<Segment>> {
 }
 
 /// Parses and checks a filter against today's registry, groups included.
-fn plan(session: &Session, filter: &str) -> Result<Plan> {
+pub(crate) fn plan(session: &Session, filter: &str) -> Result<Plan> {
     let expr = segment::parse(filter)?;
     let plan = expr.plan(&db::population::fields(session.db())?, Utc::now())?;
     check_groups(session, &plan)?;

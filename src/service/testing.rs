@@ -61,12 +61,51 @@ pub fn demo() -> Db {
         ..Default::default()
     };
     super::campaign::template::create(&mark, "welcome", &welcome).expect("template");
+    campaigns(&db);
     db.exec_for_test(
         "UPDATE outbox SET status = 'sent';
          UPDATE outbox SET status = 'failed' WHERE id = (SELECT min(id) FROM outbox);",
     )
     .expect("outbox");
     db
+}
+
+/// Campaigns by mark from `welcome` to "Clients 2023": 1 pending approval, 2 approved by mia,
+/// 3 sending, 4 scheduled, 5 a draft; an address on the suppression list; the template
+/// `farewell` that no campaign uses.
+fn campaigns(db: &Db) {
+    use crate::domain::campaign::CampaignInput;
+    let mark = session_as(db, "mark");
+    let mia = session_as(db, "mia");
+    for i in 1..=5 {
+        let input = CampaignInput {
+            name: Some(format!("Campaign {i}")),
+            template: Some("welcome".into()),
+            audience: vec!["group:Clients 2023".into()],
+            from: Some("Institut <news@institut.example>".into()),
+            ..Default::default()
+        };
+        super::campaign::lifecycle::create(&mark, &input).expect("campaign");
+        if i == 5 {
+            continue;
+        }
+        super::campaign::lifecycle::submit(&mark, i).expect("submit");
+        if i > 1 {
+            super::campaign::lifecycle::approve(&mia, i, None).expect("approve");
+        }
+    }
+    db.exec_for_test(
+        "UPDATE campaigns SET status = 'sending' WHERE id = 3;
+         UPDATE campaigns SET status = 'scheduled', scheduled_at = '2030-01-01T00:00:00.000Z' WHERE id = 4;",
+    )
+    .expect("states");
+    super::campaign::suppression::add(&mark, "nobody@example.com", "manual").expect("suppression");
+    let farewell = crate::domain::template::TemplateInput {
+        subject: Some("Au revoir".into()),
+        html: Some("<p>{{ unsubscribe_url }}</p>".into()),
+        ..Default::default()
+    };
+    super::campaign::template::create(&mark, "farewell", &farewell).expect("template");
 }
 
 /// A session as a user of the database, without a login (no password, no token).

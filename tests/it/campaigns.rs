@@ -107,3 +107,191 @@ fn media_are_stored_once_by_content() {
     w.run_as("mark", &["campaign", "media", "add", exe.to_str().expect("utf-8")]).code(3);
     w.run_as("bill", &["campaign", "media", "add", logo.to_str().expect("utf-8"), "--name", "x.png"]).code(5);
 }
+
+use crate::smtp::{self, SmtpServer};
+
+/// The demo with a mailing ready: `invite` (French, accents, a public field, a layout), the
+/// group "Clients 2023" holding Kevin and Jacky (consent granted), John (no consent), John
+/// again under a tagged address (same mailbox), and Zoë (suppressed); campaign 1 written by
+/// mark, submitted. Returns the world and the server.
+fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer)> {
+    if !smtp::available() {
+        return None;
+    }
+    let mut w = World::demo();
+    let server = SmtpServer::start(w.home(), None);
+    w.env.push(("ROLO_SMTP_URL".into(), server.url()));
+    if let Some(url) = public_url {
+        let cfg = write(&w, "config.toml", &format!("[serve]\npublic_url = \"{url}\"\n"));
+        w.env.push(("ROLO_CONFIG".into(), cfg));
+    }
+    let layout = write(
+        &w,
+        "layout.html",
+        "<html><body>{% block body %}{% endblock %}<p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
+    );
+    let body = write(
+        &w,
+        "invite.html",
+        "{% extends \"layout\" %}{% block body %}<p>Bonjour {{ client.first_name }} — « {{ client.sector }} » chez {{ company.name }}</p>{% endblock %}",
+    );
+    let text = write(
+        &w,
+        "invite.txt",
+        "Bonjour {{ client.first_name }}, secteur {{ client.sector }}.\nSe désabonner : {{ unsubscribe_url }}\n",
+    );
+    w.run_as("mark", &["campaign", "template", "create", "layout", "--subject", "layout", "--html-file", &layout]).ok();
+    w.run_as(
+        "mark",
+        &[
+            "campaign",
+            "template",
+            "create",
+            "invite",
+            "--subject",
+            "Invitation « Fiscalité » pour {{ client.first_name }}",
+            "--html-file",
+            &body,
+            "--text-file",
+            &text,
+        ],
+    )
+    .ok();
+    w.run_as("mark", &["client", "field", "update", "sector", "--public", "true"]).ok();
+    w.run_as("bill", &["client", "update", "zoe.obrien@example.ie", "--consent", "granted"]).ok();
+    w.run_as("sam", &["client", "update", "john.ouick+events@gmail.com", "--consent", "granted"]).ok();
+    w.run_as("bill", &["client", "update", "john.ouick@gmail.com", "--consent", "granted"]).ok();
+    w.run_as(
+        "mark",
+        &[
+            "client",
+            "group",
+            "add",
+            "Clients 2023",
+            "zoe.obrien@example.ie",
+            "john.ouick+events@gmail.com",
+            "nina.schulz@example.de",
+        ],
+    )
+    .ok();
+    w.run_as("mark", &["mail", "suppression", "add", "Zoe.OBrien@example.ie", "--reason", "unsubscribed"]).ok();
+    w.run_as(
+        "mark",
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "Formation",
+            "--template",
+            "invite",
+            "--audience",
+            "group:Clients 2023",
+            "--from",
+            "Institut <news@institut.example>",
+        ],
+    )
+    .ok();
+    w.run_as("mark", &["campaign", "submit", "1"]).ok();
+    Some((w, server))
+}
+
+#[test]
+fn each_eligible_recipient_gets_one_rendered_message_with_the_list_headers() {
+    let Some((mut w, server)) = mailing(Some("https://crm.institut.example")) else { return };
+    let audience = w.run_as("mark", &["campaign", "audience", "1", "--json"]).ok().json();
+    assert_eq!(
+        (
+            audience["eligible"].as_u64(),
+            audience["no_consent"].as_u64(),
+            audience["suppressed"].as_u64(),
+            audience["duplicate"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1)),
+        "{audience}"
+    );
+    w.run_as("mia", &["campaign", "approve", "1"]).ok();
+    let report = w.run_as("mark", &["campaign", "send", "1", "--yes", "--json"]).ok().json();
+    assert_eq!((report["sent"].as_u64(), report["status"].as_str()), (Some(3), Some("sent")), "{report}");
+    let all = server.messages();
+    assert_eq!(all.len(), 3, "exactly the eligible recipients");
+    for (addr, n) in [
+        ("kevin@startup.io", 1),
+        ("jacky@loubouzin.grd", 1),
+        ("zoe.obrien@example.ie", 0),
+        ("nina.schulz@example.de", 0),
+    ] {
+        assert_eq!(server.to(addr).len(), n, "{addr}");
+    }
+    let ouick = all.iter().filter(|m| m.header("To").is_some_and(|t| t.contains("ouick"))).count();
+    assert_eq!(ouick, 1, "one copy per mailbox");
+    let kevin = &server.to("kevin@startup.io")[0];
+    assert!(kevin.decoded.contains("Bonjour Kevin — « Tech » chez Cool Startup LLC"), "{}", kevin.decoded);
+    assert!(kevin.decoded.contains("Bonjour Kevin, secteur Tech."), "text part: {}", kevin.decoded);
+    assert!(
+        kevin.raw.contains("multipart/alternative")
+            && kevin.raw.contains("text/plain")
+            && kevin.raw.contains("text/html")
+    );
+    assert!(kevin.header("Message-ID").is_some_and(|m| m.ends_with("@institut.example>")), "{:?}", kevin.headers);
+    let unsub = kevin.header("List-Unsubscribe").expect("List-Unsubscribe");
+    assert!(unsub.contains("<mailto:unsubscribe+") && unsub.contains("<https://crm.institut.example/u/"), "{unsub}");
+    assert_eq!(kevin.header("List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+    assert!(
+        kevin.header("List-Id").is_some_and(|l| l.contains("<campaign-1.institut.example>")),
+        "{:?}",
+        kevin.header("List-Id")
+    );
+    assert!(
+        kevin.header("X-MailFrom").is_some_and(|f| f.starts_with("bounce+") && f.ends_with("@institut.example")),
+        "VERP: {:?}",
+        kevin.header("X-MailFrom")
+    );
+    // Sending again sends nobody anything.
+    w.run_as("mark", &["campaign", "send", "1", "--yes"]).code(7);
+    assert_eq!(server.messages().len(), 3);
+}
+
+#[test]
+fn approval_belongs_to_someone_else_and_to_the_exact_content() {
+    let Some((mut w, server)) = mailing(None) else { return };
+    w.create_user_as_demo_admin("mark2", "marketing");
+    w.run_as("mark", &["campaign", "approve", "1"]).code(5);
+    w.run_as("mark2", &["campaign", "approve", "1"]).code(5);
+    w.run_as("mia", &["campaign", "approve", "1"]).ok();
+    // An edit after approval: back to draft.
+    let c = w.run_as("mark", &["campaign", "update", "1", "--rate", "10/s", "--json"]).ok().json();
+    assert_eq!(c["status"], "draft");
+    w.run_as("mark", &["campaign", "send", "1", "--yes"]).code(7);
+    w.run_as("mark", &["campaign", "submit", "1"]).ok();
+    w.run_as("mia", &["campaign", "approve", "1"]).ok();
+    // The shared layout changes after approval: the content hash moves, the approval is stale.
+    let layout = write(
+        &w,
+        "layout2.html",
+        "<html><body>{% block body %}{% endblock %}<p>NEW FOOTER <a href=\"{{ unsubscribe_url }}\">x</a></p></body></html>",
+    );
+    w.run_as("mark", &["campaign", "template", "update", "layout", "--html-file", &layout]).ok();
+    let out = w.run_as("mark", &["campaign", "send", "1", "--yes"]).code(7);
+    assert!(out.stderr.contains("changed since it was approved"), "{}", out.stderr);
+    assert!(server.messages().is_empty(), "nothing sent");
+}
+
+#[test]
+fn a_server_that_goes_away_defers_the_rest_and_resume_finishes_without_doubles() {
+    let Some((mut w, mut server)) = mailing(None) else { return };
+    w.run_as("mia", &["campaign", "approve", "1"]).ok();
+    let port = server.port;
+    server.stop();
+    let out = w.run_as("mark", &["campaign", "send", "1", "--yes"]).code(8);
+    assert!(out.stderr.contains("SMTP"), "{}", out.stderr);
+    let log = w.run_as("mark", &["campaign", "log", "1", "--json"]).ok().json();
+    assert!(log.as_array().expect("rows").iter().all(|r| r["status"] != "sent"), "{log}");
+    let server = SmtpServer::start(&w.home().join("second"), Some(port));
+    w.run_as("mark", &["campaign", "resume", "1"]).ok();
+    assert_eq!(server.messages().len(), 3);
+    for addr in ["kevin@startup.io", "jacky@loubouzin.grd"] {
+        assert_eq!(server.to(addr).len(), 1, "{addr}");
+    }
+    let stats = w.run_as("mark", &["campaign", "stats", "1", "--json"]).ok().json();
+    assert_eq!((stats["sent"].as_i64(), stats["unknown"].as_i64()), (Some(3), Some(0)), "{stats}");
+}

@@ -200,6 +200,26 @@ impl World {
         self.run_cmd(c, Some(&password_of(username)))
     }
 
+    /// On a demo world: a new account with the demo password scheme, made by the demo admin.
+    pub fn create_user_as_demo_admin(&mut self, username: &str, role: &str) {
+        let email = format!("{username}@rolo.test");
+        let token = self.token(ADMIN);
+        let mut c = self.command();
+        c.env("ROLO_TOKEN", token).env("ROLO_NEW_PASSWORD", format!("{username}-demo-password")).args([
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &email,
+            "--name",
+            username,
+            "--role",
+            role,
+        ]);
+        self.run_cmd(c, None).ok();
+    }
+
     pub fn sql(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(&self.db).expect("open db");
         c.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");

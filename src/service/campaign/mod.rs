@@ -1,5 +1,36 @@
 //! E-mail marketing (seed 000): the template and media libraries, campaigns with their
-//! approval bound to the content, audiences, and the send engine.
+//! approval bound to the content, audiences, the suppression list and the send engine.
 
+pub mod lifecycle;
 pub mod media;
+pub mod send;
+pub mod suppression;
 pub mod template;
+
+use crate::Result;
+use crate::db::Db;
+use crate::secrets::hex;
+use crate::service::authz::system_key;
+
+/// The database's secret for signed tokens, made on first use (32 random bytes).
+pub(crate) fn token_secret(db: &Db) -> Result<Vec<u8>> {
+    if let Some(s) = db.meta("token_secret")? {
+        return Ok(s.into_bytes());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| crate::Error::internal(format!("no randomness: {e}")))?;
+    let fresh = hex(&bytes);
+    db.write(&system_key(), |tx| {
+        // Another process may have made it first: theirs wins.
+        if let Some(existing) = tx_meta(tx)? {
+            return Ok(existing);
+        }
+        tx.set_meta("token_secret", &fresh)?;
+        Ok(fresh.clone())
+    })
+    .map(String::into_bytes)
+}
+
+fn tx_meta(tx: &crate::db::Tx) -> Result<Option<String>> {
+    tx.meta("token_secret")
+}

@@ -191,22 +191,22 @@ pub(crate) fn client_context(r: &impl Read, c: &Client, vars: &Variables) -> Res
         ("company", c.company.clone()),
         ("stage", Some(c.stage.clone())),
     ] {
-        client.insert(k.to_string(), v.map_or(serde_json::Value::Null, serde_json::Value::from));
+        client.insert(k.to_string(), v.unwrap_or_default().into());
     }
+    // A value the client does not have reads as empty text, never as "none".
     for key in &vars.public_fields {
-        client.insert(key.clone(), c.fields.get(key).cloned().unwrap_or(serde_json::Value::Null));
+        client.insert(key.clone(), c.fields.get(key).cloned().unwrap_or_else(|| "".into()));
     }
+    let co = c.company_id.map(|id| db::company::get(r, id)).transpose()?.flatten().unwrap_or_default();
     let mut company = std::collections::BTreeMap::new();
-    if let Some(co) = c.company_id.map(|id| db::company::get(r, id)).transpose()?.flatten() {
-        for (k, v) in [
-            ("name", Some(co.name)),
-            ("industry", co.industry),
-            ("country", co.country),
-            ("website", co.website),
-            ("size", co.size),
-        ] {
-            company.insert(k.to_string(), v.map_or(serde_json::Value::Null, serde_json::Value::from));
-        }
+    for (k, v) in [
+        ("name", Some(co.name)),
+        ("industry", co.industry),
+        ("country", co.country),
+        ("website", co.website),
+        ("size", co.size),
+    ] {
+        company.insert(k.to_string(), v.unwrap_or_default().into());
     }
     Ok(Context { client, company, ..Context::default() })
 }

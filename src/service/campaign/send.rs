@@ -1,0 +1,501 @@
+//! The send engine. When sending starts the audience is frozen into the send log, one row per
+//! recipient, in one transaction. Workers (threads, each with its own connection) claim small
+//! batches — a claimed row is `sending` on disk before its message leaves — send them over a
+//! shared pool of SMTP connections, and record each outcome. A crash leaves at most the claimed
+//! rows in `sending`; the next `send`/`resume` marks them `unknown` and never sends them again
+//! unless the operator asks (`--resend-unknown`). So nobody is e-mailed twice.
+//!
+//! `4xx` answers defer a row with backoff; `5xx` fail it ("user unknown" also suppresses the
+//! address as a hard bounce); an unreachable server stops the run with the rest still queued.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, Utc};
+
+use super::lifecycle::{self, check_approval, get};
+use super::template::{self as library, client_context, media_cid};
+use crate::db::{self, Db};
+use crate::domain::campaign::{Campaign, CampaignStatus, SendReport, SendRow, SendStatus, SuppressionReason};
+use crate::domain::template::{self, Library, MediaResolver, Parts, TemplateVersion, Variables};
+use crate::domain::token::{self, Purpose};
+use crate::domain::{Permission, campaign};
+use crate::mail::{self, CampaignMail, InlinePart, SendError, SmtpPool, SmtpSettings};
+use crate::service::authz::{Actor, Session};
+use crate::{Error, Result};
+
+/// How a send runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Send again the rows a crash left `unknown` (some may get a second copy).
+    pub resend_unknown: bool,
+    /// Sending threads (and SMTP connections).
+    pub workers: usize,
+    /// Rows a worker claims at a time: at most `workers × batch` are in flight at a crash.
+    pub batch: usize,
+    /// Messages per second to one recipient domain (0: no limit).
+    pub domain_rate: u32,
+    /// `https://crm.example.com` when `rolo serve` answers there: unsubscribe links and the
+    /// one-click header point at it.
+    pub public_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { resend_unknown: false, workers: 4, batch: 10, domain_rate: 0, public_url: None }
+    }
+}
+
+/// How long a sender holds a campaign without renewing (a dead one is taken over after this).
+const LEASE: i64 = 60;
+/// Deferred rows are tried again this many times, then failed.
+const MAX_ATTEMPTS: i64 = 5;
+
+fn backoff(attempts: i64) -> Duration {
+    match attempts {
+        ..=1 => Duration::minutes(5),
+        2 => Duration::minutes(30),
+        3 => Duration::hours(2),
+        _ => Duration::hours(6),
+    }
+}
+
+/// Spaces messages: `per_second` overall, and per key (a recipient domain).
+struct Limiter {
+    gap: Option<StdDuration>,
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Limiter {
+    fn new(per_second: u32) -> Self {
+        Limiter {
+            gap: (per_second > 0).then(|| StdDuration::from_secs_f64(1.0 / f64::from(per_second))),
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn wait(&self, key: &str) {
+        let Some(gap) = self.gap else { return };
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = next.get(key).copied().filter(|t| *t > now).unwrap_or(now);
+            next.insert(key.to_string(), slot + gap);
+            slot
+        };
+        let now = Instant::now();
+        if slot > now {
+            std::thread::sleep(slot - now);
+        }
+    }
+}
+
+/// What every worker shares.
+struct Run<'a> {
+    campaign: &'a Campaign,
+    version: &'a TemplateVersion,
+    library: Library,
+    vars: Variables,
+    media: MediaResolver,
+    inline: HashMap<String, InlinePart>,
+    smtp: SmtpPool,
+    domain: String,
+    secret: Vec<u8>,
+    opts: &'a Options,
+    actor: &'a Actor,
+    db_path: std::path::PathBuf,
+    rate: Limiter,
+    per_domain: Limiter,
+    stop: AtomicBool,
+    server_error: Mutex<Option<String>>,
+    report: Mutex<SendReport>,
+}
+
+/// Sends (or resumes) a campaign in the foreground. Needs `campaign:send` and an approval that
+/// still matches the content (a stale one is a conflict, exit 7).
+pub fn send(
+    session: &Session,
+    id: i64,
+    smtp: &SmtpSettings,
+    opts: &Options,
+    progress: &(dyn Fn(&SendReport) + Sync),
+) -> Result<SendReport> {
+    let grant = session.require(Permission::CampaignSend)?;
+    let db = session.db();
+    let c = get(db, id)?;
+    let status = c.status.parse::<CampaignStatus>()?;
+    let now = Utc::now();
+    let mut report = SendReport { campaign_id: id, ..Default::default() };
+    match status {
+        CampaignStatus::Approved | CampaignStatus::Scheduled => {
+            check_approval(db, &c)?;
+            let (list, _) = lifecycle::recipients(session, &c)?;
+            let rows: Vec<(i64, String, String)> =
+                list.into_iter().map(|(id, _, email, mailbox)| (id, email, mailbox)).collect();
+            report.frozen = grant.write(|tx| {
+                if !db::campaign::take_lease(tx, id, now + Duration::seconds(LEASE), now)? {
+                    return Err(Error::conflict(format!("campaign {id} is being sent by another process")));
+                }
+                db::campaign::mark_started(tx, id, now)?;
+                let n = db::campaign::freeze(tx, id, &rows)?;
+                grant.audit(
+                    tx,
+                    "campaign.send",
+                    "campaign",
+                    Some(id),
+                    None,
+                    Some(&serde_json::json!({"recipients": n})),
+                )?;
+                Ok(n)
+            })?;
+        }
+        CampaignStatus::Sending | CampaignStatus::Paused => {
+            check_approval(db, &c)?;
+            report.marked_unknown = grant.write(|tx| {
+                if !db::campaign::take_lease(tx, id, now + Duration::seconds(LEASE), now)? {
+                    return Err(Error::conflict(format!("campaign {id} is being sent by another process")));
+                }
+                // No sender holds it: rows left in `sending` were in flight when one stopped.
+                let unknown = db::campaign::mark_unknown(tx, id)?;
+                if opts.resend_unknown {
+                    db::campaign::requeue_unknown(tx, id)?;
+                }
+                db::campaign::requeue_deferred(tx, id)?;
+                db::campaign::mark_started(tx, id, now)?;
+                grant.audit(
+                    tx,
+                    "campaign.resume",
+                    "campaign",
+                    Some(id),
+                    None,
+                    Some(&serde_json::json!({"unknown": unknown, "resend_unknown": opts.resend_unknown})),
+                )?;
+                Ok(unknown)
+            })?;
+        }
+        other => return Err(Error::conflict(format!("campaign {id} is {other}; only an approved campaign is sent"))),
+    }
+    let outcome = deliver(session, &c, smtp, opts, report, progress);
+    // Whatever happened, the lease goes: a later `resume` must not wait for it.
+    let release = grant.write(|tx| db::campaign::release_lease(tx, id));
+    let report = outcome?;
+    release?;
+    Ok(report)
+}
+
+/// Runs the workers until the log is done, the campaign is paused or cancelled, or the server
+/// fails; then closes the campaign when nothing is left to send.
+fn deliver(
+    session: &Session,
+    c: &Campaign,
+    smtp: &SmtpSettings,
+    opts: &Options,
+    report: SendReport,
+    progress: &(dyn Fn(&SendReport) + Sync),
+) -> Result<SendReport> {
+    let db = session.db();
+    let tid = db::campaign::template_id(db, c.id)?.ok_or_else(|| Error::not_found("campaign", c.id))?;
+    let version = db::template::version(db, tid, Some(c.template_version))?
+        .ok_or_else(|| Error::internal("template version missing"))?;
+    let library = library::library(db, &version)?;
+    let inline = inline_parts(db, &library, &version)?;
+    let run = Run {
+        campaign: c,
+        version: &version,
+        library,
+        vars: library::variables(db)?,
+        media: library::inline_media(db)?,
+        inline,
+        smtp: SmtpPool::connect(smtp, opts.workers as u32)?,
+        domain: mail::domain_of(&c.from),
+        secret: super::token_secret(db)?,
+        opts,
+        actor: session.actor(),
+        db_path: db.path().to_path_buf(),
+        rate: Limiter::new(c.rate as u32),
+        per_domain: Limiter::new(opts.domain_rate),
+        stop: AtomicBool::new(false),
+        server_error: Mutex::new(None),
+        report: Mutex::new(report),
+    };
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..opts.workers.max(1)).map(|_| scope.spawn(|| worker(&run, progress))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a sending thread panicked"))))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    let mut report = run.report.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let p = db::campaign::progress(db, c.id)?;
+    let now_status = get(db, c.id)?.status;
+    let grant = session.require(Permission::CampaignSend)?;
+    if now_status == CampaignStatus::Sending.as_str() && p.queued == 0 && p.deferred == 0 && p.sending == 0 {
+        grant.write(|tx| {
+            db::campaign::mark_finished(tx, c.id, Utc::now())?;
+            grant.audit(tx, "campaign.sent", "campaign", Some(c.id), None, Some(&p))
+        })?;
+    }
+    report.status = get(db, c.id)?.status;
+    if let Some(e) = run.server_error.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        report.errors.push(e);
+    }
+    Ok(report)
+}
+
+/// The media the template shows, as inline parts (loaded once per run).
+fn inline_parts(db: &Db, library: &Library, v: &TemplateVersion) -> Result<HashMap<String, InlinePart>> {
+    let mut out = HashMap::new();
+    for (_, source) in template::chain_named(library, &v.name) {
+        for name in template::referenced_media(&source) {
+            if let Some(m) = db::template::media_find(db, &name)? {
+                let bytes = db::ticket::blob(db, &m.sha256)?;
+                out.insert(name.to_lowercase(), InlinePart { cid: media_cid(&m.sha256), mime: m.mime, bytes });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One sending thread: its own connection, batches of claimed rows, one transaction of
+/// outcomes per batch.
+fn worker(run: &Run, progress: &(dyn Fn(&SendReport) + Sync)) -> Result<()> {
+    let db = Db::open(&run.db_path)?;
+    let session = Session::new(&db, run.actor.clone());
+    let grant = session.require(Permission::CampaignSend)?;
+    let id = run.campaign.id;
+    while !run.stop.load(Ordering::SeqCst) {
+        let now = Utc::now();
+        let claimed = grant.write(|tx| {
+            db::campaign::renew_lease(tx, id, now + Duration::seconds(LEASE))?;
+            db::campaign::claim(tx, id, run.opts.batch, now)
+        })?;
+        if claimed.is_empty() {
+            break;
+        }
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for row in &claimed {
+            if run.stop.load(Ordering::SeqCst) {
+                // Not attempted: back in the queue, never `unknown`.
+                outcomes.push(Outcome {
+                    row: row.id,
+                    status: SendStatus::Queued,
+                    message_id: None,
+                    error: None,
+                    next: None,
+                    suppress: None,
+                });
+                continue;
+            }
+            outcomes.push(send_one(run, &db, row));
+        }
+        let mut sent = 0;
+        let mut failed = 0;
+        let mut deferred = 0;
+        grant.write(|tx| {
+            let now = Utc::now();
+            for o in &outcomes {
+                db::campaign::record(
+                    tx,
+                    o.row,
+                    o.status.as_str(),
+                    o.message_id.as_deref(),
+                    o.error.as_deref(),
+                    o.next,
+                    now,
+                )?;
+                if let Some(email) = &o.suppress {
+                    let source = format!("campaign {id}");
+                    db::campaign::suppress(
+                        tx,
+                        &campaign::mailbox_hash(email),
+                        Some(email),
+                        SuppressionReason::HardBounce.as_str(),
+                        &source,
+                        None,
+                        now,
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        for o in &outcomes {
+            match o.status {
+                SendStatus::Sent => sent += 1,
+                SendStatus::Failed => failed += 1,
+                SendStatus::Deferred => deferred += 1,
+                _ => {}
+            }
+        }
+        let snapshot = {
+            let mut r = run.report.lock().unwrap_or_else(PoisonError::into_inner);
+            r.sent += sent;
+            r.failed += failed;
+            r.deferred += deferred;
+            r.clone()
+        };
+        progress(&snapshot);
+        let status = db::campaign::get(&db, id)?.map(|c| c.status).unwrap_or_default();
+        if status != CampaignStatus::Sending.as_str() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// What happened to one row.
+struct Outcome {
+    row: i64,
+    status: SendStatus,
+    message_id: Option<String>,
+    error: Option<String>,
+    next: Option<chrono::DateTime<Utc>>,
+    /// An address to suppress (a hard bounce).
+    suppress: Option<String>,
+}
+
+fn send_one(run: &Run, db: &Db, row: &SendRow) -> Outcome {
+    let mut o =
+        Outcome { row: row.id, status: SendStatus::Failed, message_id: None, error: None, next: None, suppress: None };
+    let message = match compose(run, db, row) {
+        Ok(m) => m,
+        Err(e) => {
+            o.error = Some(e.message().to_string());
+            return o;
+        }
+    };
+    run.rate.wait("");
+    run.per_domain.wait(&mail::domain_of(&row.email));
+    let mail = CampaignMail {
+        from: &run.campaign.from,
+        reply_to: run.campaign.reply_to.as_deref(),
+        to: &row.email,
+        subject: &message.subject,
+        text: &message.text,
+        html: &message.html,
+        message_id: &message.message_id,
+        headers: message.headers.clone(),
+        inline: &message.inline,
+        return_path: &message.return_path,
+    };
+    match run.smtp.send(&mail) {
+        Ok(()) => {
+            o.status = SendStatus::Sent;
+            o.message_id = Some(message.message_id);
+        }
+        Err(SendError::Transient(e)) => {
+            let attempts = row.attempts;
+            (o.status, o.next) = if attempts >= MAX_ATTEMPTS {
+                (SendStatus::Failed, None)
+            } else {
+                (SendStatus::Deferred, Some(Utc::now() + backoff(attempts)))
+            };
+            o.error = Some(e);
+        }
+        Err(SendError::Permanent { message, user_unknown }) => {
+            o.error = Some(message);
+            o.suppress = user_unknown.then(|| row.email.clone());
+        }
+        Err(SendError::Invalid(e)) => o.error = Some(e),
+        Err(SendError::Connection(e)) => {
+            // Nothing was decided: the row waits for the next run, and this run stops.
+            o.status = SendStatus::Deferred;
+            o.next = Some(Utc::now());
+            o.error = Some(e.clone());
+            run.stop.store(true, Ordering::SeqCst);
+            run.server_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(format!("the SMTP server failed: {e}"));
+        }
+    }
+    o
+}
+
+/// A message ready to go.
+struct Composed {
+    subject: String,
+    html: String,
+    text: String,
+    message_id: String,
+    return_path: String,
+    headers: Vec<(&'static str, String)>,
+    inline: Vec<InlinePart>,
+}
+
+fn compose(run: &Run, db: &Db, row: &SendRow) -> Result<Composed> {
+    let c = run.campaign;
+    let client = match row.client_id {
+        Some(id) => db::client::get(db, id)?,
+        None => None,
+    }
+    .ok_or_else(|| Error::invalid("recipient", "the client was deleted after the audience was frozen"))?;
+    let mut ctx = client_context(db, &client, &run.vars)?;
+    let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row.id);
+    let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
+    let public = run.opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
+    ctx.unsubscribe_url = match &public {
+        Some(p) => format!("{p}/u/{unsubscribe}"),
+        None => mailto.clone(),
+    };
+    ctx.view_online_url = public.as_ref().map(|p| format!("{p}/v/{unsubscribe}")).unwrap_or_default();
+    ctx.preferences_url = ctx.unsubscribe_url.clone();
+    ctx.campaign.insert("id".into(), c.id.into());
+    ctx.campaign.insert("name".into(), c.name.clone().into());
+    let v = run.version;
+    let rendered = template::render(
+        &run.library,
+        &Parts { name: &v.name, subject: &v.subject, text: v.text.as_deref() },
+        &run.vars,
+        &ctx,
+        run.media.clone(),
+    )?;
+    let mut headers = vec![(
+        "List-Unsubscribe",
+        match &public {
+            Some(p) => format!("<{mailto}>, <{p}/u/{unsubscribe}>"),
+            None => format!("<{mailto}>"),
+        },
+    )];
+    if public.is_some() {
+        headers.push(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_string()));
+    }
+    // A phrase only when it stays plain ASCII: an encoded word may not sit in a quoted string.
+    let list_id = format!("<campaign-{}.{}>", c.id, run.domain);
+    let printable = c.name.chars().all(|ch| ch.is_ascii_graphic() || ch == ' ') && !c.name.contains(['"', '\\']);
+    headers.push(("List-Id", if printable { format!("\"{}\" {list_id}", c.name) } else { list_id }));
+    headers.push(("Precedence", "bulk".to_string()));
+    let inline = rendered
+        .media
+        .iter()
+        .filter_map(|n| run.inline.get(&n.to_lowercase()))
+        .map(|p| InlinePart { cid: p.cid.clone(), mime: p.mime.clone(), bytes: p.bytes.clone() })
+        .collect();
+    let mut rand = [0u8; 8];
+    getrandom::fill(&mut rand).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    Ok(Composed {
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        message_id: format!("<c{}.r{}.{}@{}>", c.id, row.id, crate::secrets::hex(&rand), run.domain),
+        return_path: format!("bounce+{}@{}", token::sign(&run.secret, Purpose::Bounce, row.id), run.domain),
+        headers,
+        inline,
+    })
+}
+
+/// `rolo campaign run` (cron, or a server's worker): starts due scheduled campaigns and
+/// continues sends a crash or a pause-less stop left behind.
+pub fn run_due(session: &Session, smtp: &SmtpSettings, opts: &Options) -> Result<Vec<SendReport>> {
+    session.require(Permission::CampaignSend)?;
+    let due = db::campaign::due(session.db(), Utc::now())?;
+    let mut out = Vec::new();
+    for id in due {
+        out.push(send(session, id, smtp, opts, &|_| {})?);
+    }
+    Ok(out)
+}
