@@ -64,6 +64,8 @@ CREATE TABLE campaigns (
     -- While a sender runs it holds the campaign until this instant (renewed as it goes); rows
     -- in `sending` with no live holder were in flight at a crash.
     lease_until      TEXT,
+    -- The process that holds the lease: a resume takes over at once from a dead one.
+    lease_owner      INTEGER,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 ) STRICT;

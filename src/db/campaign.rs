@@ -211,12 +211,24 @@ pub fn due(r: &impl Read, now: DateTime<Utc>) -> Result<Vec<i64>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Takes the campaign for this sender until `until`, unless a live sender holds it.
-pub fn take_lease(tx: &Tx, id: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
-    Ok(tx.conn().execute(
-        "UPDATE campaigns SET lease_until = ?2 WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?3)",
-        params![id, super::utc_text(until), super::utc_text(now)],
-    )? == 1)
+/// Who holds a campaign's lease, and until when.
+pub fn lease(r: &impl Read, id: i64) -> Result<Option<(String, Option<i64>)>> {
+    Ok(r.conn()
+        .query_row(
+            "SELECT lease_until, lease_owner FROM campaigns WHERE id = ?1 AND lease_until IS NOT NULL",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Takes the campaign for this sender (`owner`, a process id) until `until`.
+pub fn take_lease(tx: &Tx, id: i64, owner: i64, until: DateTime<Utc>) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE campaigns SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1",
+        params![id, super::utc_text(until), owner],
+    )?;
+    Ok(())
 }
 
 pub fn renew_lease(tx: &Tx, id: i64, until: DateTime<Utc>) -> Result<()> {
@@ -225,7 +237,7 @@ pub fn renew_lease(tx: &Tx, id: i64, until: DateTime<Utc>) -> Result<()> {
 }
 
 pub fn release_lease(tx: &Tx, id: i64) -> Result<()> {
-    tx.conn().execute("UPDATE campaigns SET lease_until = NULL WHERE id = ?1", [id])?;
+    tx.conn().execute("UPDATE campaigns SET lease_until = NULL, lease_owner = NULL WHERE id = ?1", [id])?;
     Ok(())
 }
 
@@ -239,7 +251,8 @@ pub fn mark_started(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
 
 pub fn mark_finished(tx: &Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
     tx.conn().execute(
-        "UPDATE campaigns SET status = 'sent', finished_at = ?2, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+        "UPDATE campaigns SET status = 'sent', finished_at = ?2, lease_until = NULL, lease_owner = NULL, updated_at = ?2
+         WHERE id = ?1",
         params![id, super::utc_text(now)],
     )?;
     Ok(())

@@ -2,6 +2,7 @@
 
 mod auth;
 mod backup;
+mod campaign_crash;
 mod campaigns;
 mod crm;
 mod fixes;

@@ -375,10 +375,7 @@ pub(crate) type Eligible = (i64, String, String, String);
 
 /// Who a campaign reaches now: each eligible recipient (id, name, e-mail, mailbox), and the
 /// others counted by reason.
-pub(crate) fn recipients(
-    session: &Session,
-    c: &Campaign,
-) -> Result<(Vec<Eligible>, AudienceReport)> {
+pub(crate) fn recipients(session: &Session, c: &Campaign) -> Result<(Vec<Eligible>, AudienceReport)> {
     let db = session.db();
     let (include, exclude) = plans(session, c)?;
     let mut excluded_ids = HashSet::new();

@@ -44,7 +44,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { resend_unknown: false, workers: 4, batch: 10, domain_rate: 0, public_url: None }
+        Options { resend_unknown: false, workers: 16, batch: 10, domain_rate: 0, public_url: None }
     }
 }
 
@@ -92,6 +92,31 @@ impl Limiter {
     }
 }
 
+/// Takes the campaign for this process, unless a live sender holds it: a lease that has not
+/// expired and whose process still runs (a `kill -9`ed sender is taken over at once).
+fn take_lease(tx: &db::Tx, id: i64, now: chrono::DateTime<Utc>) -> Result<()> {
+    if let Some((until, owner)) = db::campaign::lease(tx, id)? {
+        let live = crate::domain::time::parse_stored(&until)? > now && owner.is_none_or(process_alive);
+        if live {
+            return Err(Error::conflict(format!(
+                "campaign {id} is being sent by another process (pid {})",
+                owner.unwrap_or(0)
+            )));
+        }
+    }
+    db::campaign::take_lease(tx, id, i64::from(std::process::id()), now + Duration::seconds(LEASE))
+}
+
+/// Whether a process of this machine still runs (Linux `/proc`; elsewhere the lease expiry
+/// alone decides).
+fn process_alive(pid: i64) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    pid == i64::from(std::process::id()) || proc.join(pid.to_string()).exists()
+}
+
 /// What every worker shares.
 struct Run<'a> {
     campaign: &'a Campaign,
@@ -135,9 +160,7 @@ pub fn send(
             let rows: Vec<(i64, String, String)> =
                 list.into_iter().map(|(id, _, email, mailbox)| (id, email, mailbox)).collect();
             report.frozen = grant.write(|tx| {
-                if !db::campaign::take_lease(tx, id, now + Duration::seconds(LEASE), now)? {
-                    return Err(Error::conflict(format!("campaign {id} is being sent by another process")));
-                }
+                take_lease(tx, id, now)?;
                 db::campaign::mark_started(tx, id, now)?;
                 let n = db::campaign::freeze(tx, id, &rows)?;
                 grant.audit(
@@ -154,9 +177,7 @@ pub fn send(
         CampaignStatus::Sending | CampaignStatus::Paused => {
             check_approval(db, &c)?;
             report.marked_unknown = grant.write(|tx| {
-                if !db::campaign::take_lease(tx, id, now + Duration::seconds(LEASE), now)? {
-                    return Err(Error::conflict(format!("campaign {id} is being sent by another process")));
-                }
+                take_lease(tx, id, now)?;
                 // No sender holds it: rows left in `sending` were in flight when one stopped.
                 let unknown = db::campaign::mark_unknown(tx, id)?;
                 if opts.resend_unknown {
