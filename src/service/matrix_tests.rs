@@ -351,12 +351,13 @@ const LIBRARY_CASES: &[Case] = &[
 
 /// Campaigns and the suppression list (PERMISSIONS.md: marketing edits and sends approved
 /// campaigns, management and admin approve, never their own). In the demo, mark wrote
-/// campaigns 1 (pending approval), 2 (approved), 3 (sending), 4 (scheduled) and 5 (draft).
+/// campaigns 1 (sent), 2 (scheduled), 3 (pending approval), 4 (approved), 5 (draft),
+/// 6 (cancelled), 7 (paused) and 8 (sending).
 const CAMPAIGN_CASES: &[Case] = &[
     case!("campaign list", MAILERS, |s| ok(campaign::lifecycle::list(s, None, false))),
     case!("campaign show", MAILERS, |s| ok(campaign::lifecycle::show(s, 1))),
-    case!("campaign audience", MAILERS, |s| ok(campaign::lifecycle::audience(s, 1, None))),
-    case!("campaign log", MAILERS, |s| ok(campaign::lifecycle::log(s, 3, None, None))),
+    case!("campaign audience", MAILERS, |s| ok(campaign::lifecycle::audience(s, 4, None))),
+    case!("campaign log", MAILERS, |s| ok(campaign::lifecycle::log(s, 1, None, None))),
     case!("campaign create", MAILERS, |s| {
         let input = CampaignInput {
             name: Some("New".into()),
@@ -368,15 +369,15 @@ const CAMPAIGN_CASES: &[Case] = &[
         ok(campaign::lifecycle::create(s, &input))
     }),
     case!("campaign update", MAILERS, |s| {
-        ok(campaign::lifecycle::update(s, 2, &CampaignInput { rate: Some("10/s".into()), ..Default::default() }))
+        ok(campaign::lifecycle::update(s, 4, &CampaignInput { rate: Some("10/s".into()), ..Default::default() }))
     }),
     case!("campaign submit", MAILERS, |s| ok(campaign::lifecycle::submit(s, 5))),
-    case!("campaign approve", MANAGERS, |s| ok(campaign::lifecycle::approve(s, 1, Some("ok")))),
-    case!("campaign reject", MANAGERS, |s| ok(campaign::lifecycle::reject(s, 1, "not yet"))),
-    case!("campaign schedule", MAILERS, |s| ok(campaign::lifecycle::schedule(s, 2, chrono::Utc::now()))),
-    case!("campaign unschedule", MAILERS, |s| ok(campaign::lifecycle::unschedule(s, 4))),
-    case!("campaign pause", MAILERS, |s| ok(campaign::lifecycle::pause(s, 3))),
-    case!("campaign cancel", MAILERS, |s| ok(campaign::lifecycle::cancel(s, 2))),
+    case!("campaign approve", MANAGERS, |s| ok(campaign::lifecycle::approve(s, 3, Some("ok")))),
+    case!("campaign reject", MANAGERS, |s| ok(campaign::lifecycle::reject(s, 3, "not yet"))),
+    case!("campaign schedule", MAILERS, |s| ok(campaign::lifecycle::schedule(s, 4, chrono::Utc::now()))),
+    case!("campaign unschedule", MAILERS, |s| ok(campaign::lifecycle::unschedule(s, 2))),
+    case!("campaign pause", MAILERS, |s| ok(campaign::lifecycle::pause(s, 8))),
+    case!("campaign cancel", MAILERS, |s| ok(campaign::lifecycle::cancel(s, 4))),
     // Past the permission, a send needs an SMTP server: "none configured" is where it stops.
     case!("campaign send", MAILERS, |s| smtp_missing(campaign::send::send(
         s,

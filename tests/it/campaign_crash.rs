@@ -106,32 +106,36 @@ fn kill_9_three_times_mid_send_then_resume_sends_everyone_once() {
         ],
     )
     .ok();
-    w.run_as(
-        "mark",
-        &[
-            "campaign",
-            "create",
-            "--name",
-            "Bulk",
-            "--template",
-            "bulk",
-            "--audience",
-            "group:Bulk",
-            "--from",
-            "news@institut.example",
-        ],
-    )
-    .ok();
-    w.run_as("mark", &["campaign", "submit", "1"]).ok();
-    w.run_as("mia", &["campaign", "approve", "1"]).ok();
+    let created = w
+        .run_as(
+            "mark",
+            &[
+                "campaign",
+                "create",
+                "--name",
+                "Bulk",
+                "--template",
+                "bulk",
+                "--audience",
+                "group:Bulk",
+                "--from",
+                "news@institut.example",
+                "--json",
+            ],
+        )
+        .ok()
+        .json();
+    let id = created["id"].as_i64().expect("id").to_string();
+    w.run_as("mark", &["campaign", "submit", &id]).ok();
+    w.run_as("mia", &["campaign", "approve", &id]).ok();
 
-    let first = spawn_as(&mut w, "mark", &["campaign", "send", "1", "--yes"]);
+    let first = spawn_as(&mut w, "mark", &["campaign", "send", &id, "--yes"]);
     kill_at(&sink, first, 1_500);
-    let second = spawn_as(&mut w, "mark", &["campaign", "resume", "1"]);
+    let second = spawn_as(&mut w, "mark", &["campaign", "resume", &id]);
     kill_at(&sink, second, 7_000);
-    let third = spawn_as(&mut w, "mark", &["campaign", "resume", "1"]);
+    let third = spawn_as(&mut w, "mark", &["campaign", "resume", &id]);
     kill_at(&sink, third, 13_000);
-    w.run_as("mark", &["campaign", "resume", "1"]).ok();
+    w.run_as("mark", &["campaign", "resume", &id]).ok();
 
     let mut counts: HashMap<String, usize> = HashMap::new();
     for rcpt in sink.deliveries() {
@@ -140,7 +144,7 @@ fn kill_9_three_times_mid_send_then_resume_sends_everyone_once() {
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "e-mailed twice: {twice:?}");
     let unknown: Vec<String> = w
-        .run_as("mark", &["campaign", "log", "1", "--status", "unknown", "--json"])
+        .run_as("mark", &["campaign", "log", &id, "--status", "unknown", "--json"])
         .ok()
         .json()
         .as_array()
@@ -156,7 +160,7 @@ fn kill_9_three_times_mid_send_then_resume_sends_everyone_once() {
             assert_eq!(counts.get(&addr), Some(&1), "{addr} was not in flight and must receive it once");
         }
     }
-    let stats = w.run_as("mark", &["campaign", "stats", "1", "--json"]).ok().json();
+    let stats = w.run_as("mark", &["campaign", "stats", &id, "--json"]).ok().json();
     assert_eq!(stats["sent"].as_u64().expect("sent") as usize + unknown.len(), RECIPIENTS, "{stats}");
     let integrity: String = w.sql().query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
     assert_eq!(integrity, "ok");

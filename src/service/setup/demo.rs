@@ -190,7 +190,8 @@ pub(super) fn fill(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     }
     db::user::link_client(tx, user(tx, "kevin")?, client_id(tx, "kevin@startup.io")?)?;
     tickets(tx, now)?;
-    population(tx, now)
+    population(tx, now)?;
+    super::demo_mail::fill(tx, now)
 }
 
 fn user(tx: &Tx, name: &str) -> Result<i64> {
@@ -291,7 +292,8 @@ fn population(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
         kind,
         choices: choices.iter().map(|c| c.to_string()).collect(),
         mandatory: false,
-        public: false,
+        // The sector may appear in e-mails ("vos formations en Tech"); the budget never.
+        public: key == "sector",
         origin,
         personal_data,
     };

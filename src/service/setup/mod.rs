@@ -2,6 +2,7 @@
 //! in `demo`).
 
 mod demo;
+mod demo_mail;
 
 use chrono::Utc;
 
