@@ -16,6 +16,33 @@ pub enum MailCommand {
     /// Addresses no campaign reaches (unsubscribed, hard bounces, complaints, manual, erased)
     #[command(subcommand)]
     Suppression(SuppressionCommand),
+    /// Send one message through the outbox: from a template (with --var) or a subject and body
+    Send {
+        /// The recipient's address
+        #[arg(long)]
+        to: String,
+        /// The template, T or T@VERSION (a campaign template honours the suppression list)
+        #[arg(long)]
+        template: Option<String>,
+        /// A template variable, KEY=VALUE (repeat)
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = key_value)]
+        vars: Vec<(String, String)>,
+        /// The subject (without a template)
+        #[arg(long)]
+        subject: Option<String>,
+        /// The text (without a template; `-` reads stdin)
+        #[arg(long)]
+        body: Option<String>,
+        /// A key that makes a repeat of this command a no-op (scripts that retry)
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+}
+
+fn key_value(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +100,28 @@ pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
     let cmd = match cmd {
         MailCommand::Outbox(cmd) => cmd,
         MailCommand::Suppression(cmd) => return suppression(ctx, &session, cmd),
+        MailCommand::Send { to, template, vars, subject, body, idempotency_key } => {
+            let body = match body.as_deref() {
+                Some("-") => Some(std::io::read_to_string(std::io::stdin())?),
+                _ => body,
+            };
+            let input = crate::domain::outbox::OneOff {
+                to,
+                template,
+                vars: vars.into_iter().collect(),
+                subject,
+                body,
+                idempotency_key,
+            };
+            let q = crate::service::campaign::oneoff::send(&session, &ctx.config.smtp, &input)?;
+            if q.repeated {
+                ctx.out.status(format!("Message {} was queued before under this key; nothing new is sent.", q.mail.id));
+            } else {
+                ctx.out.status(format!("Queued message {} to {}.", q.mail.id, q.mail.to));
+                ctx.deliver_mail(&db);
+            }
+            return ctx.out.record(&q, &["id", "to", "subject", "status", "repeated"]);
+        }
     };
     match cmd {
         OutboxCommand::List { status, limit } => {

@@ -18,6 +18,8 @@ pub struct NewMail<'a> {
     pub references: Option<&'a str>,
     pub ticket_id: Option<i64>,
     pub kind: &'a str,
+    /// A repeat with the same key is a no-op (one-off and transactional mail).
+    pub idempotency_key: Option<&'a str>,
 }
 
 const SELECT: &str =
@@ -49,7 +51,7 @@ pub fn enqueue(tx: &Tx, m: &NewMail, now: DateTime<Utc>) -> Result<i64> {
     let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id, in_reply_to, refs, ticket_id, kind,
-            next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            next_attempt_at, created_at, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
         params![
             m.to,
             m.subject,
@@ -60,10 +62,17 @@ pub fn enqueue(tx: &Tx, m: &NewMail, now: DateTime<Utc>) -> Result<i64> {
             m.references,
             m.ticket_id,
             m.kind,
-            now
+            now,
+            m.idempotency_key
         ],
     )?;
     Ok(tx.conn().last_insert_rowid())
+}
+
+/// The message queued earlier under an idempotency key.
+pub fn by_idempotency_key(r: &impl Read, key: &str) -> Result<Option<Mail>> {
+    let sql = [SELECT, " WHERE idempotency_key = ?1"].concat();
+    Ok(r.conn().query_row(&sql, [key], from_row).optional()?)
 }
 
 pub fn get(r: &impl Read, id: i64) -> Result<Option<Mail>> {

@@ -34,3 +34,26 @@ pub struct Delivery {
     pub failed: usize,
     pub errors: Vec<String>,
 }
+
+/// A one-off or transactional message (`rolo mail send`, later the HTTP API): from a template
+/// with variables, or from a subject and a body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OneOff {
+    pub to: String,
+    /// `T` or `T@VERSION`.
+    pub template: Option<String>,
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    /// A repeat with the same key returns the first message and sends nothing new.
+    pub idempotency_key: Option<String>,
+}
+
+/// What `mail send` did: the queued message, and whether it is new or a repeat.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Queued {
+    #[serde(flatten)]
+    pub mail: Mail,
+    pub repeated: bool,
+}

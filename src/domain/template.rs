@@ -272,7 +272,50 @@ fn render_with(
     media: MediaResolver,
     strict: bool,
 ) -> Result<Rendered> {
-    let value = Value::from(minijinja::value::Serde(ctx));
+    render_value(library, parts, Value::from(minijinja::value::Serde(ctx)), media, strict)
+}
+
+/// The variables a transactional template names that `given` does not define.
+pub fn missing_variables(
+    library: &Library,
+    parts: &Parts,
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut missing = BTreeSet::new();
+    for source in chain(library, parts.name).iter().map(String::as_str).chain([parts.subject]).chain(parts.text) {
+        let env = Environment::new();
+        let Ok(t) = env.template_from_str(source) else { continue };
+        for var in t.undeclared_variables(false) {
+            if !given.contains_key(&var)
+                && !["media", "loop", "range", "namespace", "super", "self"].contains(&var.as_str())
+            {
+                missing.insert(var);
+            }
+        }
+    }
+    missing.into_iter().collect()
+}
+
+/// Renders a transactional template with the variables an application or a person gave.
+pub fn render_vars(
+    library: &Library,
+    parts: &Parts,
+    vars: &serde_json::Map<String, serde_json::Value>,
+    media: MediaResolver,
+) -> Result<Rendered> {
+    if let Some(v) = missing_variables(library, parts, vars).first() {
+        return Err(Error::invalid("var", format!("the template needs `{v}` (--var {v}=…)")));
+    }
+    render_value(library, parts, Value::from(minijinja::value::Serde(vars)), media, true)
+}
+
+fn render_value(
+    library: &Library,
+    parts: &Parts,
+    value: Value,
+    media: MediaResolver,
+    strict: bool,
+) -> Result<Rendered> {
     let used = Arc::new(Mutex::new(Vec::new()));
     let env = environment(library, media.clone(), used.clone(), true, strict);
     let html = env

@@ -40,6 +40,7 @@ pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: DateTime<Utc>) -> R
             references: thread.as_deref(),
             ticket_id: d.ticket_id,
             kind: d.kind,
+            idempotency_key: None,
         },
         now,
     )

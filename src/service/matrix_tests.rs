@@ -387,6 +387,15 @@ const CAMPAIGN_CASES: &[Case] = &[
         &|_| {}
     ))),
     case!("campaign run", MAILERS, |s| smtp_missing(campaign::send::run_due(s, settings().smtp, &Default::default()))),
+    case!("mail send", MAILERS, |s| {
+        let input = crate::domain::outbox::OneOff {
+            to: "someone@example.com".into(),
+            subject: Some("Hello".into()),
+            body: Some("Text".into()),
+            ..Default::default()
+        };
+        ok(campaign::oneoff::send(s, settings().smtp, &input))
+    }),
     case!("suppression list", MAILERS, |s| ok(campaign::suppression::list(s, None, None))),
     case!("suppression add", MAILERS, |s| ok(campaign::suppression::add(s, "someone@example.com", "manual"))),
     case!("suppression remove", MAILERS, |s| ok(campaign::suppression::remove(s, "nobody@example.com"))),

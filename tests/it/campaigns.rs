@@ -301,3 +301,69 @@ fn a_server_that_goes_away_defers_the_rest_and_resume_finishes_without_doubles()
     let stats = w.run_as("mark", &["campaign", "stats", &id, "--json"]).ok().json();
     assert_eq!((stats["sent"].as_i64(), stats["unknown"].as_i64()), (Some(3), Some(0)), "{stats}");
 }
+
+#[test]
+fn mail_send_renders_a_transactional_template_once_per_idempotency_key() {
+    if !smtp::available() {
+        return;
+    }
+    let mut w = World::demo();
+    let server = SmtpServer::start(w.home(), None);
+    w.env.push(("ROLO_SMTP_URL".into(), server.url()));
+    w.env.push(("ROLO_SMTP_FROM".into(), "Institut <formation@institut.example>".into()));
+    let html =
+        write(&w, "conf.html", "<p>Bonjour {{ prenom }}, votre inscription à « {{ formation }} » est confirmée.</p>");
+    w.run_as(
+        "mark",
+        &[
+            "campaign",
+            "template",
+            "create",
+            "confirmation",
+            "--kind",
+            "transactional",
+            "--subject",
+            "Inscription confirmée : {{ formation }}",
+            "--html-file",
+            &html,
+        ],
+    )
+    .ok();
+    let out = w
+        .run_as(
+            "mark",
+            &["mail", "send", "--to", "zoe.obrien@example.ie", "--template", "confirmation", "--var", "prenom=Zoë"],
+        )
+        .code(3);
+    assert!(out.stderr.contains("formation"), "the missing variable is named: {}", out.stderr);
+    let args = [
+        "mail",
+        "send",
+        "--to",
+        "zoe.obrien@example.ie",
+        "--template",
+        "confirmation",
+        "--var",
+        "prenom=Zoë",
+        "--var",
+        "formation=Fiscalité des entreprises",
+        "--idempotency-key",
+        "signup-42",
+        "--json",
+    ];
+    let first = w.run_as("mark", &args).ok().json();
+    let again = w.run_as("mark", &args).ok().json();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(again["repeated"], true);
+    let got = server.to("zoe.obrien@example.ie");
+    assert_eq!(got.len(), 1, "one message whatever the retries");
+    assert!(
+        got[0].decoded.contains("Bonjour Zoë, votre inscription à « Fiscalité des entreprises » est confirmée."),
+        "{}",
+        got[0].decoded
+    );
+    // A campaign template through `mail send` honours the suppression list.
+    w.run_as("mark", &["mail", "suppression", "add", "jacky@loubouzin.grd"]).ok();
+    w.run_as("mark", &["mail", "send", "--to", "jacky@loubouzin.grd", "--template", "Newsletter"]).code(7);
+    w.run_as("bill", &["mail", "send", "--to", "a@b.example", "--subject", "S", "--body", "B"]).code(5);
+}

@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod media;
+pub mod oneoff;
 pub mod send;
 pub mod suppression;
 pub mod template;
