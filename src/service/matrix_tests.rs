@@ -386,6 +386,9 @@ const CAMPAIGN_CASES: &[Case] = &[
         &Default::default(),
         &|_| {}
     ))),
+    case!("campaign test", MAILERS, |s| {
+        smtp_missing(campaign::send::test(s, 4, settings().smtp, &Default::default(), "me@example.com", None))
+    }),
     case!("campaign run", MAILERS, |s| smtp_missing(campaign::send::run_due(s, settings().smtp, &Default::default()))),
     case!("mail send", MAILERS, |s| {
         let input = crate::domain::outbox::OneOff {

@@ -65,6 +65,17 @@ pub enum CampaignCommand {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Send one rendered message to an address, outside the send log (subject marked [TEST])
+    Test {
+        /// The campaign id
+        id: i64,
+        /// Where the test goes
+        #[arg(long)]
+        to: String,
+        /// Fill it with this client's values (id or e-mail; sample values otherwise)
+        #[arg(long)]
+        client: Option<String>,
+    },
     /// Send it back to draft with a reason
     Reject {
         /// The campaign id
@@ -149,6 +160,7 @@ pub fn run(ctx: &Ctx, cmd: CampaignCommand) -> Result<()> {
         CampaignCommand::Template(cmd) => template::run(ctx, &session, cmd),
         CampaignCommand::Media(cmd) => media::run(ctx, &session, cmd),
         cmd @ (CampaignCommand::Send { .. }
+        | CampaignCommand::Test { .. }
         | CampaignCommand::Resume { .. }
         | CampaignCommand::Pause { .. }
         | CampaignCommand::Cancel { .. }

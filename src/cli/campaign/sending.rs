@@ -22,6 +22,11 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CampaignCommand) -> Result<
             send_now(ctx, session, id, resend_unknown)
         }
         CampaignCommand::Resume { id, resend_unknown } => send_now(ctx, session, id, resend_unknown),
+        CampaignCommand::Test { id, to, client } => {
+            let message_id = send::test(session, id, &ctx.config.smtp, &options(ctx, false), &to, client.as_deref())?;
+            ctx.out.status(format!("Sent a test of campaign {id} to {to} ({message_id})."));
+            Ok(())
+        }
         CampaignCommand::Pause { id } => {
             let c = lifecycle::pause(session, id)?;
             ctx.out.status(format!("Campaign {} is paused; messages in flight finish, `resume` continues.", c.id));

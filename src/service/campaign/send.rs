@@ -220,27 +220,7 @@ fn deliver(
     let tid = db::campaign::template_id(db, c.id)?.ok_or_else(|| Error::not_found("campaign", c.id))?;
     let version = db::template::version(db, tid, Some(c.template_version))?
         .ok_or_else(|| Error::internal("template version missing"))?;
-    let library = library::library(db, &version)?;
-    let inline = inline_parts(db, &library, &version)?;
-    let run = Run {
-        campaign: c,
-        version: &version,
-        library,
-        vars: library::variables(db)?,
-        media: library::inline_media(db)?,
-        inline,
-        smtp: SmtpPool::connect(smtp, opts.workers as u32)?,
-        domain: mail::domain_of(&c.from),
-        secret: super::token_secret(db)?,
-        opts,
-        actor: session.actor(),
-        db_path: db.path().to_path_buf(),
-        rate: Limiter::new(c.rate as u32),
-        per_domain: Limiter::new(opts.domain_rate),
-        stop: AtomicBool::new(false),
-        server_error: Mutex::new(None),
-        report: Mutex::new(report),
-    };
+    let run = prepare(session, c, &version, smtp, opts, report)?;
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..opts.workers.max(1)).map(|_| scope.spawn(|| worker(&run, progress))).collect();
         handles
@@ -266,6 +246,39 @@ fn deliver(
         report.errors.push(e);
     }
     Ok(report)
+}
+
+/// What a run shares: the rendering library, media, the SMTP pool, tokens, limits.
+fn prepare<'a>(
+    session: &'a Session,
+    c: &'a Campaign,
+    version: &'a TemplateVersion,
+    smtp: &SmtpSettings,
+    opts: &'a Options,
+    report: SendReport,
+) -> Result<Run<'a>> {
+    let db = session.db();
+    let library = library::library(db, version)?;
+    let inline = inline_parts(db, &library, version)?;
+    Ok(Run {
+        campaign: c,
+        version,
+        library,
+        vars: library::variables(db)?,
+        media: library::inline_media(db)?,
+        inline,
+        smtp: SmtpPool::connect(smtp, opts.workers as u32)?,
+        domain: mail::domain_of(&c.from),
+        secret: super::token_secret(db)?,
+        opts,
+        actor: session.actor(),
+        db_path: db.path().to_path_buf(),
+        rate: Limiter::new(c.rate as u32),
+        per_domain: Limiter::new(opts.domain_rate),
+        stop: AtomicBool::new(false),
+        server_error: Mutex::new(None),
+        report: Mutex::new(report),
+    })
 }
 
 /// The media the template shows, as inline parts (loaded once per run).
@@ -449,14 +462,19 @@ struct Composed {
 }
 
 fn compose(run: &Run, db: &Db, row: &SendRow) -> Result<Composed> {
-    let c = run.campaign;
     let client = match row.client_id {
         Some(id) => db::client::get(db, id)?,
         None => None,
     }
     .ok_or_else(|| Error::invalid("recipient", "the client was deleted after the audience was frozen"))?;
-    let mut ctx = client_context(db, &client, &run.vars)?;
-    let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row.id);
+    compose_with(run, client_context(db, &client, &run.vars)?, row.id)
+}
+
+/// A message for one recipient's context; `row` names its send-log row in the tokens (0 for
+/// a test message outside the log).
+fn compose_with(run: &Run, mut ctx: template::Context, row: i64) -> Result<Composed> {
+    let c = run.campaign;
+    let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row);
     let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
     let public = run.opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
     ctx.unsubscribe_url = match &public {
@@ -502,11 +520,58 @@ fn compose(run: &Run, db: &Db, row: &SendRow) -> Result<Composed> {
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,
-        message_id: format!("<c{}.r{}.{}@{}>", c.id, row.id, crate::secrets::hex(&rand), run.domain),
-        return_path: format!("bounce+{}@{}", token::sign(&run.secret, Purpose::Bounce, row.id), run.domain),
+        message_id: format!("<c{}.r{}.{}@{}>", c.id, row, crate::secrets::hex(&rand), run.domain),
+        return_path: format!("bounce+{}@{}", token::sign(&run.secret, Purpose::Bounce, row), run.domain),
         headers,
         inline,
     })
+}
+
+/// `rolo campaign test`: one rendered message to an address, outside the send log, with a
+/// client's values (or sample values); the subject says it is a test.
+pub fn test(
+    session: &Session,
+    id: i64,
+    smtp: &SmtpSettings,
+    opts: &Options,
+    to: &str,
+    client: Option<&str>,
+) -> Result<String> {
+    let grant = session.require(Permission::CampaignEdit)?;
+    let to = crate::domain::validate::email("to", to)?;
+    let db = session.db();
+    let c = get(db, id)?;
+    let tid = db::campaign::template_id(db, id)?.ok_or_else(|| Error::not_found("campaign", id))?;
+    let version = db::template::version(db, tid, Some(c.template_version))?
+        .ok_or_else(|| Error::internal("template version missing"))?;
+    let one = Options { workers: 1, ..opts.clone() };
+    let run = prepare(session, &c, &version, smtp, &one, SendReport::default())?;
+    let ctx = match client {
+        Some(key) => {
+            session.require(Permission::ClientRead)?;
+            client_context(db, &crate::service::refs::client(db, key)?, &run.vars)?
+        }
+        None => template::sample_context(&run.vars),
+    };
+    let m = compose_with(&run, ctx, 0)?;
+    let subject = format!("[TEST] {}", m.subject);
+    let mail = CampaignMail {
+        from: &c.from,
+        reply_to: c.reply_to.as_deref(),
+        to: &to,
+        subject: &subject,
+        text: &m.text,
+        html: &m.html,
+        message_id: &m.message_id,
+        headers: m.headers.clone(),
+        inline: &m.inline,
+        return_path: &m.return_path,
+    };
+    run.smtp.send(&mail).map_err(|e| Error::external(format!("the test message was not sent: {e}")))?;
+    grant.write(|tx| {
+        grant.audit(tx, "campaign.test", "campaign", Some(id), None, Some(&serde_json::json!({"client": client})))
+    })?;
+    Ok(m.message_id)
 }
 
 /// `rolo campaign run` (cron, or a server's worker): starts due scheduled campaigns and
