@@ -72,6 +72,20 @@ pub struct Outgoing<'a> {
     pub references: Option<&'a str>,
 }
 
+/// The transport of the configured server, with up to `connections` pooled connections.
+fn transport(settings: &SmtpSettings, connections: u32) -> Result<SmtpTransport> {
+    use lettre::transport::smtp::PoolConfig;
+    let url = settings
+        .url
+        .as_deref()
+        .ok_or_else(|| Error::external("no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)"))?;
+    Ok(SmtpTransport::from_url(url)
+        .map_err(|e| Error::new(crate::ErrorKind::Usage, format!("the SMTP URL is not valid: {e}")))?
+        .timeout(Some(settings.timeout))
+        .pool_config(PoolConfig::new().max_size(connections.max(1)))
+        .build())
+}
+
 /// An SMTP connection (opened lazily by lettre on the first send).
 pub struct Smtp {
     transport: SmtpTransport,
@@ -80,14 +94,7 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn connect(settings: &SmtpSettings) -> Result<Smtp> {
-        let url = settings
-            .url
-            .as_deref()
-            .ok_or_else(|| Error::external("no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)"))?;
-        let transport = SmtpTransport::from_url(url)
-            .map_err(|e| Error::new(crate::ErrorKind::Usage, format!("the SMTP URL is not valid: {e}")))?
-            .timeout(Some(settings.timeout))
-            .build();
+        let transport = transport(settings, 1)?;
         let from = settings.from.parse::<Mailbox>().map_err(|e| {
             Error::new(crate::ErrorKind::Usage, format!("the From address `{}` is not valid: {e}", settings.from))
         })?;
@@ -182,17 +189,7 @@ pub struct SmtpPool {
 
 impl SmtpPool {
     pub fn connect(settings: &SmtpSettings, connections: u32) -> Result<SmtpPool> {
-        use lettre::transport::smtp::PoolConfig;
-        let url = settings
-            .url
-            .as_deref()
-            .ok_or_else(|| Error::external("no SMTP server is configured (ROLO_SMTP_URL or [smtp] url)"))?;
-        let transport = SmtpTransport::from_url(url)
-            .map_err(|e| Error::new(crate::ErrorKind::Usage, format!("the SMTP URL is not valid: {e}")))?
-            .timeout(Some(settings.timeout))
-            .pool_config(PoolConfig::new().max_size(connections.max(1)))
-            .build();
-        Ok(SmtpPool { transport })
+        Ok(SmtpPool { transport: transport(settings, connections)? })
     }
 
     /// Sends one campaign message with its own envelope.

@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::crm::closed_set;
 use crate::{Error, Result};
 
+mod lint;
+mod records;
+
+pub use lint::{body_problems, links};
+pub use records::{Lint, Media, Preview, Template, TemplateInput, TemplateVersion, mjml_to_html, template_name};
+
 closed_set! {
     /// A campaign template honours consent and the suppression list and must carry an
     /// unsubscribe link; a transactional one is service mail (receipts, notifications).
@@ -190,7 +196,7 @@ fn variable_problem(var: &str, vars: &Variables) -> Option<String> {
 }
 
 /// The sources a template pulls in through `include` and `extends`, itself first.
-fn chain(library: &Library, main: &str) -> Vec<String> {
+pub(crate) fn chain(library: &Library, main: &str) -> Vec<String> {
     chain_named(library, main).into_iter().map(|(_, s)| s).collect()
 }
 
@@ -351,74 +357,6 @@ pub fn text_of(html: &str) -> String {
     html2text::from_read(html.as_bytes(), 78).unwrap_or_default().trim_end().to_string()
 }
 
-/// The problems of a rendered body and its template that lint reports besides variables.
-pub fn body_problems(kind: TemplateKind, library: &Library, main: &str, text: Option<&str>, html: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let sources = chain(library, main);
-    if kind == TemplateKind::Campaign && !sources.iter().any(|s| s.contains("unsubscribe_url")) {
-        problems.push("no unsubscribe link: a campaign template must use {{ unsubscribe_url }}".to_string());
-    }
-    for tag in tags(html, "img") {
-        if !has_attribute(&tag, "alt") {
-            problems.push(format!("image without alt text: {}", crate::domain::validate::excerpt(&tag)));
-        }
-    }
-    for url in links(html).into_iter().filter(|u| u.to_ascii_lowercase().starts_with("http://")) {
-        problems.push(format!("insecure link `{}`: use https://", crate::domain::validate::excerpt(&url)));
-    }
-    if html.len() > MAX_BODY_BYTES {
-        problems.push(format!("the body is {} KB; Gmail clips messages past 102 KB", html.len() / 1024));
-    }
-    if text.is_none() {
-        problems.push("no text part: give one (--text-file) rather than rely on the derived one".to_string());
-    }
-    problems
-}
-
-/// The opening tags of an element in an HTML text (case ignored), as written.
-fn tags(html: &str, name: &str) -> Vec<String> {
-    let lower = html.to_ascii_lowercase();
-    let open = format!("<{name}");
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(&open) {
-        let start = from + i;
-        let after = lower.as_bytes().get(start + open.len()).copied().unwrap_or(b'>');
-        let end = lower[start..].find('>').map_or(lower.len(), |e| start + e + 1);
-        if after.is_ascii_whitespace() || after == b'>' || after == b'/' {
-            out.push(html[start..end].to_string());
-        }
-        from = end.max(start + 1);
-    }
-    out
-}
-
-fn has_attribute(tag: &str, attr: &str) -> bool {
-    let lower = tag.to_ascii_lowercase();
-    lower.match_indices(attr).any(|(i, _)| {
-        lower[..i].ends_with(char::is_whitespace) && lower[i + attr.len()..].trim_start().starts_with('=')
-    })
-}
-
-/// The targets of `href` and `src` attributes.
-pub fn links(html: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in ["href", "src"] {
-        let lower = html.to_ascii_lowercase();
-        for (i, _) in lower.match_indices(attr) {
-            let rest = html[i + attr.len()..].trim_start();
-            let Some(rest) = rest.strip_prefix('=') else { continue };
-            let rest = rest.trim_start();
-            let value = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
-                _ => rest.split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or(""),
-            };
-            out.push(value.to_string());
-        }
-    }
-    out
-}
-
 /// A context with placeholder values, for lint and for previews without a client.
 pub fn sample_context(vars: &Variables) -> Context {
     let mut client = BTreeMap::new();
@@ -457,96 +395,6 @@ pub fn split_name(full: &str) -> (String, String) {
     let mut words = full.split_whitespace();
     let first = words.next().unwrap_or("").to_string();
     (first, words.collect::<Vec<_>>().join(" "))
-}
-
-/// A template of the library, with its latest version.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Template {
-    pub id: i64,
-    pub name: String,
-    pub kind: String,
-    pub version: i64,
-    pub subject: String,
-    pub source_kind: String,
-    pub has_text: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub updated_by: Option<String>,
-}
-
-/// One immutable version of a template.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TemplateVersion {
-    pub template_id: i64,
-    pub name: String,
-    pub kind: String,
-    pub version: i64,
-    pub subject: String,
-    pub source_kind: String,
-    pub source: String,
-    pub text: Option<String>,
-    pub created_at: String,
-    pub created_by: Option<String>,
-}
-
-/// What a person gives for a new template or a new version; `None` keeps the previous
-/// version's part.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TemplateInput {
-    pub kind: Option<String>,
-    pub subject: Option<String>,
-    pub html: Option<String>,
-    pub mjml: Option<String>,
-    /// The text part; an empty one removes it (derived from the HTML again).
-    pub text: Option<String>,
-}
-
-/// A file of the media library.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Media {
-    pub id: i64,
-    pub name: String,
-    pub sha256: String,
-    pub mime: String,
-    pub size: i64,
-    pub created_at: String,
-    pub created_by: Option<String>,
-}
-
-/// What `lint` found.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Lint {
-    pub template: String,
-    pub version: i64,
-    pub problems: Vec<String>,
-}
-
-/// A rendered preview of one version for one client (or sample values).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Preview {
-    pub template: String,
-    pub version: i64,
-    pub client: Option<String>,
-    #[serde(flatten)]
-    pub rendered: Rendered,
-}
-
-/// Compiles MJML to HTML (the engine then renders the HTML).
-pub fn mjml_to_html(source: &str) -> Result<String> {
-    let parsed = mrml::parse(source).map_err(|e| Error::invalid("mjml", format!("not valid MJML: {e}")))?;
-    parsed
-        .element
-        .render(&mrml::prelude::render::RenderOptions::default())
-        .map_err(|e| Error::invalid("mjml", format!("MJML does not render: {e}")))
-}
-
-/// A template name: 1-100 characters, no quotes (templates name each other in `include`).
-pub fn template_name(value: &str) -> Result<String> {
-    let name = crate::domain::validate::text("name", value, 100)?;
-    if name.contains(['"', '\'', '{', '}', '%']) {
-        return Err(Error::invalid("name", "must not contain quotes, braces or %"));
-    }
-    Ok(name)
 }
 
 #[cfg(test)]
