@@ -385,7 +385,6 @@ pub(crate) fn recipients(session: &Session, c: &Campaign) -> Result<(Vec<Eligibl
         })?;
     }
     let suppressed = db::campaign::suppressed_hashes(db)?;
-    let needs_consent = true;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut report = AudienceReport { campaign_id: c.id, ..Default::default() };
@@ -398,7 +397,8 @@ pub(crate) fn recipients(session: &Session, c: &Campaign) -> Result<(Vec<Eligibl
             report.invalid += 1;
         } else if suppressed.contains(&campaign::mailbox_hash(email)) {
             report.suppressed += 1;
-        } else if needs_consent && consent != "granted" {
+        } else if consent != "granted" {
+            // Campaigns use campaign templates only: marketing mail needs granted consent.
             report.no_consent += 1;
         } else if !seen.insert(mailbox.clone()) {
             report.duplicate += 1;
