@@ -199,7 +199,7 @@ impl Config {
             smtp,
             max_attachment_bytes: file.tickets.max_attachment_mb.unwrap_or(25).clamp(1, 1024) * 1024 * 1024,
             public_url: file.serve.public_url.map(|u| u.trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
-            campaign_workers: file.campaign.workers.unwrap_or(16).clamp(1, 64),
+            campaign_workers: file.campaign.workers.unwrap_or(8).clamp(1, 64),
             campaign_domain_rate: file.campaign.domain_rate.unwrap_or(0),
             env,
         })

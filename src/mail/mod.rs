@@ -10,6 +10,8 @@ use lettre::{Message, SmtpTransport, Transport};
 use crate::secrets::hex;
 use crate::{Error, Result};
 
+mod plain;
+
 /// Where and as whom to send.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
@@ -181,15 +183,23 @@ pub fn check_mailbox(field: &str, value: &str) -> Result<String> {
     })
 }
 
-/// A pool of SMTP connections shared by several sending threads.
+/// A pool of SMTP connections shared by several sending threads: the plain client for a
+/// plain relay URL (see `plain`), lettre for TLS and authenticated servers.
 #[derive(Clone)]
 pub struct SmtpPool {
     transport: SmtpTransport,
+    plain: Option<std::sync::Arc<plain::PlainPool>>,
 }
 
 impl SmtpPool {
     pub fn connect(settings: &SmtpSettings, connections: u32) -> Result<SmtpPool> {
-        Ok(SmtpPool { transport: transport(settings, connections)? })
+        let transport = transport(settings, connections)?;
+        let plain = settings
+            .url
+            .as_deref()
+            .and_then(plain::Target::of_url)
+            .map(|target| std::sync::Arc::new(plain::PlainPool::new(target, &settings.domain(), settings.timeout)));
+        Ok(SmtpPool { transport, plain })
     }
 
     /// Sends one campaign message with its own envelope.
@@ -216,6 +226,9 @@ impl SmtpPool {
         }
         let body = MultiPart::alternative().singlepart(SinglePart::plain(m.text.to_string())).multipart(related);
         let message = b.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
+        if let Some(plain) = &self.plain {
+            return plain.send(m.return_path, to.email.as_ref(), &message.formatted());
+        }
         let envelope =
             Envelope::new(Some(m.return_path.parse().map_err(|e| bad("bad return path", &e))?), vec![to.email])
                 .map_err(|e| bad("bad envelope", &e))?;

@@ -44,7 +44,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { resend_unknown: false, workers: 16, batch: 10, domain_rate: 0, public_url: None }
+        Options { resend_unknown: false, workers: 8, batch: 10, domain_rate: 0, public_url: None }
     }
 }
 
@@ -295,90 +295,81 @@ fn inline_parts(db: &Db, library: &Library, v: &TemplateVersion) -> Result<HashM
     Ok(out)
 }
 
-/// One sending thread: its own connection, batches of claimed rows, one transaction of
-/// outcomes per batch.
+/// One sending thread: its own connection, batches of claimed rows. One transaction both
+/// records the outcomes of a batch and claims the next, so sixteen threads take the write lock
+/// once per batch each.
 fn worker(run: &Run, progress: &(dyn Fn(&SendReport) + Sync)) -> Result<()> {
     let db = Db::open(&run.db_path)?;
     let session = Session::new(&db, run.actor.clone());
     let grant = session.require(Permission::CampaignSend)?;
     let id = run.campaign.id;
-    while !run.stop.load(Ordering::SeqCst) {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    loop {
+        let go_on = !run.stop.load(Ordering::SeqCst)
+            && db::campaign::get(&db, id)?.is_some_and(|c| c.status == CampaignStatus::Sending.as_str());
         let now = Utc::now();
         let claimed = grant.write(|tx| {
+            record_outcomes(tx, id, &outcomes, now)?;
+            if !go_on {
+                return Ok(Vec::new());
+            }
             db::campaign::renew_lease(tx, id, now + Duration::seconds(LEASE))?;
             db::campaign::claim(tx, id, run.opts.batch, now)
         })?;
+        tally(run, &outcomes, progress);
+        outcomes.clear();
         if claimed.is_empty() {
-            break;
+            return Ok(());
         }
-        let mut outcomes = Vec::with_capacity(claimed.len());
         for row in &claimed {
-            if run.stop.load(Ordering::SeqCst) {
+            outcomes.push(if run.stop.load(Ordering::SeqCst) {
                 // Not attempted: back in the queue, never `unknown`.
-                outcomes.push(Outcome {
+                Outcome {
                     row: row.id,
                     status: SendStatus::Queued,
                     message_id: None,
                     error: None,
                     next: None,
                     suppress: None,
-                });
-                continue;
-            }
-            outcomes.push(send_one(run, &db, row));
-        }
-        let mut sent = 0;
-        let mut failed = 0;
-        let mut deferred = 0;
-        grant.write(|tx| {
-            let now = Utc::now();
-            for o in &outcomes {
-                db::campaign::record(
-                    tx,
-                    o.row,
-                    o.status.as_str(),
-                    o.message_id.as_deref(),
-                    o.error.as_deref(),
-                    o.next,
-                    now,
-                )?;
-                if let Some(email) = &o.suppress {
-                    let source = format!("campaign {id}");
-                    db::campaign::suppress(
-                        tx,
-                        &campaign::mailbox_hash(email),
-                        Some(email),
-                        SuppressionReason::HardBounce.as_str(),
-                        &source,
-                        None,
-                        now,
-                    )?;
                 }
-            }
-            Ok(())
-        })?;
-        for o in &outcomes {
-            match o.status {
-                SendStatus::Sent => sent += 1,
-                SendStatus::Failed => failed += 1,
-                SendStatus::Deferred => deferred += 1,
-                _ => {}
-            }
+            } else {
+                send_one(run, &db, row)
+            });
         }
-        let snapshot = {
-            let mut r = run.report.lock().unwrap_or_else(PoisonError::into_inner);
-            r.sent += sent;
-            r.failed += failed;
-            r.deferred += deferred;
-            r.clone()
-        };
-        progress(&snapshot);
-        let status = db::campaign::get(&db, id)?.map(|c| c.status).unwrap_or_default();
-        if status != CampaignStatus::Sending.as_str() {
-            break;
+    }
+}
+
+/// Writes what the server said of each message of a batch (and suppresses hard bounces).
+fn record_outcomes(tx: &db::Tx, id: i64, outcomes: &[Outcome], now: chrono::DateTime<Utc>) -> Result<()> {
+    for o in outcomes {
+        db::campaign::record(tx, o.row, o.status.as_str(), o.message_id.as_deref(), o.error.as_deref(), o.next, now)?;
+        if let Some(email) = &o.suppress {
+            let source = format!("campaign {id}");
+            let reason = SuppressionReason::HardBounce.as_str();
+            db::campaign::suppress(tx, &campaign::mailbox_hash(email), Some(email), reason, &source, None, now)?;
         }
     }
     Ok(())
+}
+
+/// Adds a recorded batch to the run's report and shows the progress.
+fn tally(run: &Run, outcomes: &[Outcome], progress: &(dyn Fn(&SendReport) + Sync)) {
+    if outcomes.is_empty() {
+        return;
+    }
+    let snapshot = {
+        let mut r = run.report.lock().unwrap_or_else(PoisonError::into_inner);
+        for o in outcomes {
+            match o.status {
+                SendStatus::Sent => r.sent += 1,
+                SendStatus::Failed => r.failed += 1,
+                SendStatus::Deferred => r.deferred += 1,
+                _ => {}
+            }
+        }
+        r.clone()
+    };
+    progress(&snapshot);
 }
 
 /// What happened to one row.
