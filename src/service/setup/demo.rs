@@ -194,7 +194,8 @@ pub(super) fn fill(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     super::demo_mail::fill(tx, now)
 }
 
-fn user(tx: &Tx, name: &str) -> Result<i64> {
+/// The id of a demo staff member, by username.
+pub(super) fn user(tx: &Tx, name: &str) -> Result<i64> {
     db::user::find_by_username(tx, name)?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))
 }
 
@@ -284,8 +285,7 @@ fn contracts_and_events(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
 /// each kind and a saved segment.
 fn population(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     use crate::domain::profile::{FieldDef, FieldKind, FieldOrigin, GroupKind};
-    let mark =
-        db::user::find_by_username(tx, "mark")?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))?;
+    let mark = user(tx, "mark")?;
     let field = |key: &str, label: &str, kind, choices: &[&str], origin, personal_data| FieldDef {
         key: key.into(),
         label: label.into(),

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::demo::user;
 use crate::db::{self, Tx};
 use crate::domain::campaign::AudiencePart;
 use crate::domain::template::{Media, TemplateVersion};
@@ -51,10 +52,6 @@ const CAMPAIGNS: &[(&str, &str, &str, &str)] = &[
     ("Webinaire reporté", "Newsletter", "cancelled", "Salon Event Pro 2023"),
     ("Rappel formation", "Invitation formation", "paused", "Clients 2023"),
 ];
-
-fn user(tx: &Tx, name: &str) -> Result<i64> {
-    db::user::find_by_username(tx, name)?.map(|u| u.id).ok_or_else(|| Error::internal("demo user missing"))
-}
 
 /// Templates: name, kind, subject, HTML, text part.
 type TemplateRow = (&'static str, &'static str, &'static str, &'static str, Option<&'static str>);
