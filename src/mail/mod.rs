@@ -142,8 +142,8 @@ pub struct CampaignMail<'a> {
     pub html: &'a str,
     pub message_id: &'a str,
     /// Extra headers: List-Unsubscribe, List-Unsubscribe-Post, List-Id…
-    pub headers: Vec<(&'static str, String)>,
-    pub inline: &'a [InlinePart],
+    pub headers: &'a [(&'static str, String)],
+    pub inline: &'a [&'a InlinePart],
     /// The envelope sender: `bounce+TOKEN@domain`.
     pub return_path: &'a str,
 }
@@ -215,7 +215,7 @@ impl SmtpPool {
         if let Some(r) = m.reply_to {
             b = b.reply_to(r.parse().map_err(|e| bad("bad reply-to", &e))?);
         }
-        for (name, value) in &m.headers {
+        for (name, value) in m.headers {
             let name = HeaderName::new_from_ascii(name.to_string()).map_err(|e| bad("bad header", &e))?;
             b = b.raw_header(HeaderValue::new(name, value.clone()));
         }

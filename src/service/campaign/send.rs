@@ -217,9 +217,7 @@ fn deliver(
     progress: &(dyn Fn(&SendReport) + Sync),
 ) -> Result<SendReport> {
     let db = session.db();
-    let tid = db::campaign::template_id(db, c.id)?.ok_or_else(|| Error::not_found("campaign", c.id))?;
-    let version = db::template::version(db, tid, Some(c.template_version))?
-        .ok_or_else(|| Error::internal("template version missing"))?;
+    let version = frozen_version(db, c)?;
     let run = prepare(session, c, &version, smtp, opts, report)?;
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..opts.workers.max(1)).map(|_| scope.spawn(|| worker(&run, progress))).collect();
@@ -246,6 +244,12 @@ fn deliver(
         report.errors.push(e);
     }
     Ok(report)
+}
+
+/// The template version a campaign was approved with.
+fn frozen_version(db: &Db, c: &Campaign) -> Result<TemplateVersion> {
+    let tid = db::campaign::template_id(db, c.id)?.ok_or_else(|| Error::not_found("campaign", c.id))?;
+    db::template::version(db, tid, Some(c.template_version))?.ok_or_else(|| Error::internal("template version missing"))
 }
 
 /// What a run shares: the rendering library, media, the SMTP pool, tokens, limits.
@@ -395,22 +399,10 @@ fn send_one(run: &Run, db: &Db, row: &SendRow) -> Outcome {
     };
     run.rate.wait("");
     run.per_domain.wait(&mail::domain_of(&row.email));
-    let mail = CampaignMail {
-        from: &run.campaign.from,
-        reply_to: run.campaign.reply_to.as_deref(),
-        to: &row.email,
-        subject: &message.subject,
-        text: &message.text,
-        html: &message.html,
-        message_id: &message.message_id,
-        headers: message.headers.clone(),
-        inline: &message.inline,
-        return_path: &message.return_path,
-    };
-    match run.smtp.send(&mail) {
+    match run.smtp.send(&message.mail(run.campaign, &row.email, &message.subject)) {
         Ok(()) => {
             o.status = SendStatus::Sent;
-            o.message_id = Some(message.message_id);
+            o.message_id = Some(message.message_id.clone());
         }
         Err(SendError::Transient(e)) => {
             let attempts = row.attempts;
@@ -441,18 +433,36 @@ fn send_one(run: &Run, db: &Db, row: &SendRow) -> Outcome {
     o
 }
 
-/// A message ready to go.
-struct Composed {
+/// A message ready to go; its inline media are the run's, shared by every recipient.
+struct Composed<'r> {
     subject: String,
     html: String,
     text: String,
     message_id: String,
     return_path: String,
     headers: Vec<(&'static str, String)>,
-    inline: Vec<InlinePart>,
+    inline: Vec<&'r InlinePart>,
 }
 
-fn compose(run: &Run, db: &Db, row: &SendRow) -> Result<Composed> {
+impl Composed<'_> {
+    /// The message as sent from campaign `c` to `to`, under `subject`.
+    fn mail<'m>(&'m self, c: &'m Campaign, to: &'m str, subject: &'m str) -> CampaignMail<'m> {
+        CampaignMail {
+            from: &c.from,
+            reply_to: c.reply_to.as_deref(),
+            to,
+            subject,
+            text: &self.text,
+            html: &self.html,
+            message_id: &self.message_id,
+            headers: &self.headers,
+            inline: &self.inline,
+            return_path: &self.return_path,
+        }
+    }
+}
+
+fn compose<'r>(run: &'r Run, db: &Db, row: &SendRow) -> Result<Composed<'r>> {
     let client = match row.client_id {
         Some(id) => db::client::get(db, id)?,
         None => None,
@@ -463,7 +473,7 @@ fn compose(run: &Run, db: &Db, row: &SendRow) -> Result<Composed> {
 
 /// A message for one recipient's context; `row` names its send-log row in the tokens (0 for
 /// a test message outside the log).
-fn compose_with(run: &Run, mut ctx: template::Context, row: i64) -> Result<Composed> {
+fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Result<Composed<'r>> {
     let c = run.campaign;
     let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row);
     let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
@@ -499,12 +509,7 @@ fn compose_with(run: &Run, mut ctx: template::Context, row: i64) -> Result<Compo
     let printable = c.name.chars().all(|ch| ch.is_ascii_graphic() || ch == ' ') && !c.name.contains(['"', '\\']);
     headers.push(("List-Id", if printable { format!("\"{}\" {list_id}", c.name) } else { list_id }));
     headers.push(("Precedence", "bulk".to_string()));
-    let inline = rendered
-        .media
-        .iter()
-        .filter_map(|n| run.inline.get(&n.to_lowercase()))
-        .map(|p| InlinePart { cid: p.cid.clone(), mime: p.mime.clone(), bytes: p.bytes.clone() })
-        .collect();
+    let inline = rendered.media.iter().filter_map(|n| run.inline.get(&n.to_lowercase())).collect();
     let mut rand = [0u8; 8];
     getrandom::fill(&mut rand).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
     Ok(Composed {
@@ -532,9 +537,7 @@ pub fn test(
     let to = crate::domain::validate::email("to", to)?;
     let db = session.db();
     let c = get(db, id)?;
-    let tid = db::campaign::template_id(db, id)?.ok_or_else(|| Error::not_found("campaign", id))?;
-    let version = db::template::version(db, tid, Some(c.template_version))?
-        .ok_or_else(|| Error::internal("template version missing"))?;
+    let version = frozen_version(db, &c)?;
     let one = Options { workers: 1, ..opts.clone() };
     let run = prepare(session, &c, &version, smtp, &one, SendReport::default())?;
     let ctx = match client {
@@ -546,19 +549,9 @@ pub fn test(
     };
     let m = compose_with(&run, ctx, 0)?;
     let subject = format!("[TEST] {}", m.subject);
-    let mail = CampaignMail {
-        from: &c.from,
-        reply_to: c.reply_to.as_deref(),
-        to: &to,
-        subject: &subject,
-        text: &m.text,
-        html: &m.html,
-        message_id: &m.message_id,
-        headers: m.headers.clone(),
-        inline: &m.inline,
-        return_path: &m.return_path,
-    };
-    run.smtp.send(&mail).map_err(|e| Error::external(format!("the test message was not sent: {e}")))?;
+    run.smtp
+        .send(&m.mail(&c, &to, &subject))
+        .map_err(|e| Error::external(format!("the test message was not sent: {e}")))?;
     grant.write(|tx| {
         grant.audit(tx, "campaign.test", "campaign", Some(id), None, Some(&serde_json::json!({"client": client})))
     })?;
