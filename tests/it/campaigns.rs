@@ -112,7 +112,7 @@ fn media_are_stored_once_by_content() {
 
 use crate::smtp::{self, SmtpServer};
 
-/// The demo with a mailing ready: `invite` (French, accents, a public field, a layout), the
+/// The demo with a mailing ready: `invite` (French, accents, a public field, a layout with an inline logo), the
 /// group "Clients 2023" holding Kevin and Jacky (consent granted), John (no consent), John
 /// again under a tagged address (same mailbox), and Zoë (suppressed); campaign 1 written by
 /// mark, submitted. Returns the world, the server and the campaign's id.
@@ -127,10 +127,13 @@ fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer, String)> {
         let cfg = write(&w, "config.toml", &format!("[serve]\npublic_url = \"{url}\"\n"));
         w.env.push(("ROLO_CONFIG".into(), cfg));
     }
+    let logo = w.home().join("logo.png");
+    std::fs::write(&logo, b"\x89PNG inline logo").expect("write");
+    w.run_as("mark", &["campaign", "media", "add", logo.to_str().expect("utf-8")]).ok();
     let layout = write(
         &w,
         "layout.html",
-        "<html><body>{% block body %}{% endblock %}<p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
+        "<html><body><img src=\"{{ media('logo.png') }}\" alt=\"\">{% block body %}{% endblock %}<p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
     );
     let body = write(
         &w,
@@ -243,6 +246,14 @@ fn each_eligible_recipient_gets_one_rendered_message_with_the_list_headers() {
             && kevin.raw.contains("text/plain")
             && kevin.raw.contains("text/html")
     );
+    assert!(
+        kevin.raw.contains("multipart/related")
+            && kevin.raw.contains("image/png")
+            && kevin.raw.contains("Content-ID: <"),
+        "the layout's logo travels inline: {}",
+        kevin.raw
+    );
+    assert!(kevin.decoded.contains("src=\"cid:"), "{}", kevin.decoded);
     assert!(kevin.header("Message-ID").is_some_and(|m| m.ends_with("@institut.example>")), "{:?}", kevin.headers);
     let unsub = kevin.header("List-Unsubscribe").expect("List-Unsubscribe");
     assert!(unsub.contains("<mailto:unsubscribe+") && unsub.contains("<https://crm.institut.example/u/"), "{unsub}");
