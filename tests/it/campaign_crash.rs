@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::campaigns::submitted_campaign;
 use crate::harness::*;
 use crate::smtp;
 
@@ -106,27 +107,7 @@ fn kill_9_three_times_mid_send_then_resume_sends_everyone_once() {
         ],
     )
     .ok();
-    let created = w
-        .run_as(
-            "mark",
-            &[
-                "campaign",
-                "create",
-                "--name",
-                "Bulk",
-                "--template",
-                "bulk",
-                "--audience",
-                "group:Bulk",
-                "--from",
-                "news@institut.example",
-                "--json",
-            ],
-        )
-        .ok()
-        .json();
-    let id = created["id"].as_i64().expect("id").to_string();
-    w.run_as("mark", &["campaign", "submit", &id]).ok();
+    let id = submitted_campaign(&mut w, "Bulk", "bulk", "group:Bulk", "news@institut.example");
     w.run_as("mia", &["campaign", "approve", &id]).ok();
 
     let first = spawn_as(&mut w, "mark", &["campaign", "send", &id, "--yes"]);

@@ -180,28 +180,19 @@ fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer, String)> {
     )
     .ok();
     w.run_as("mark", &["mail", "suppression", "add", "Zoe.OBrien@example.ie", "--reason", "unsubscribed"]).ok();
-    let created = w
-        .run_as(
-            "mark",
-            &[
-                "campaign",
-                "create",
-                "--name",
-                "Formation",
-                "--template",
-                "invite",
-                "--audience",
-                "group:Clients 2023",
-                "--from",
-                "Institut <news@institut.example>",
-                "--json",
-            ],
-        )
-        .ok()
-        .json();
+    let id =
+        submitted_campaign(&mut w, "Formation", "invite", "group:Clients 2023", "Institut <news@institut.example>");
+    Some((w, server, id))
+}
+
+/// Campaign `name` created by mark with `template`, `audience` and `from`, and submitted for
+/// approval; returns its id.
+pub fn submitted_campaign(w: &mut World, name: &str, template: &str, audience: &str, from: &str) -> String {
+    let args = ["campaign", "create", "--name", name, "--template", template, "--audience", audience, "--from", from];
+    let created = w.run_as("mark", &[&args[..], &["--json"]].concat()).ok().json();
     let id = created["id"].as_i64().expect("id").to_string();
     w.run_as("mark", &["campaign", "submit", &id]).ok();
-    Some((w, server, id))
+    id
 }
 
 #[test]
