@@ -45,9 +45,7 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: MediaCommand) -> Result<()>
             let size = std::fs::metadata(&file)
                 .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", file.display())))?
                 .len();
-            if size > media::MAX_MEDIA_BYTES as u64 {
-                return Err(Error::invalid("file", format!("{} is larger than 10 MiB", file.display())));
-            }
+            media::check_size(size)?;
             let bytes = std::fs::read(&file)?;
             let m = media::add(session, &name, &bytes)?;
             ctx.out.status(format!("Added {} ({} bytes, {}).", m.name, m.size, m.mime));

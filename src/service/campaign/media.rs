@@ -43,6 +43,15 @@ pub fn show(session: &Session, name: &str) -> Result<Media> {
     db::template::media_find(session.db(), name)?.ok_or_else(|| Error::not_found("media", name.trim()))
 }
 
+/// A media file holds 1 byte to `MAX_MEDIA_BYTES`; a caller holding a path checks its size
+/// before reading it.
+pub fn check_size(len: u64) -> Result<()> {
+    if len == 0 || len > MAX_MEDIA_BYTES as u64 {
+        return Err(Error::invalid("file", format!("must hold 1 byte to {} MiB", MAX_MEDIA_BYTES / (1024 * 1024))));
+    }
+    Ok(())
+}
+
 /// Adds a file under a name; the bytes are stored once however many names share them.
 pub fn add(session: &Session, name: &str, bytes: &[u8]) -> Result<Media> {
     let grant = session.require(Permission::TemplateManage)?;
@@ -51,9 +60,7 @@ pub fn add(session: &Session, name: &str, bytes: &[u8]) -> Result<Media> {
         return Err(Error::invalid("name", "must not contain quotes or slashes"));
     }
     let mime = mime_of(&name)?;
-    if bytes.is_empty() || bytes.len() > MAX_MEDIA_BYTES {
-        return Err(Error::invalid("file", format!("must hold 1 byte to {} MiB", MAX_MEDIA_BYTES / (1024 * 1024))));
-    }
+    check_size(bytes.len() as u64)?;
     let sha256 = hex(&Sha256::digest(bytes));
     let now = Utc::now();
     let actor = session.actor().id;
@@ -88,4 +95,24 @@ pub fn remove(session: &Session, name: &str) -> Result<Media> {
         grant.audit(tx, "media.remove", "media", Some(m.id), Some(&m), None)?;
         Ok(m.clone())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::testing;
+
+    #[test]
+    fn a_media_file_holds_one_byte_to_the_limit() {
+        let max = MAX_MEDIA_BYTES as u64;
+        for (len, ok) in [(0, false), (1, true), (max, true), (max + 1, false), (u64::MAX, false)] {
+            assert_eq!(check_size(len).is_ok(), ok, "{len} bytes");
+        }
+        let db = testing::demo();
+        let mark = testing::session_as(&db, "mark");
+        let before = list(&mark).expect("list").len();
+        let e = add(&mark, "empty.png", b"").expect_err("an empty file is refused");
+        assert!(matches!(e.kind(), crate::error::ErrorKind::Invalid), "{}", e.message());
+        assert_eq!(list(&mark).expect("list").len(), before, "nothing stored");
+    }
 }
