@@ -127,6 +127,8 @@ struct Run<'a> {
     inline: HashMap<String, InlinePart>,
     smtp: SmtpPool,
     domain: String,
+    /// `[serve] public_url` without its trailing slash, for unsubscribe and view-online links.
+    public: Option<String>,
     secret: Vec<u8>,
     opts: &'a Options,
     actor: &'a Actor,
@@ -273,6 +275,7 @@ fn prepare<'a>(
         inline,
         smtp: SmtpPool::connect(smtp, opts.workers as u32)?,
         domain: mail::domain_of(&c.from),
+        public: opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string()),
         secret: super::token_secret(db)?,
         opts,
         actor: session.actor(),
@@ -477,8 +480,8 @@ fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Resul
     let c = run.campaign;
     let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row);
     let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
-    let public = run.opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
-    ctx.unsubscribe_url = match &public {
+    let public = &run.public;
+    ctx.unsubscribe_url = match public {
         Some(p) => format!("{p}/u/{unsubscribe}"),
         None => mailto.clone(),
     };
@@ -496,7 +499,7 @@ fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Resul
     )?;
     let mut headers = vec![(
         "List-Unsubscribe",
-        match &public {
+        match public {
             Some(p) => format!("<{mailto}>, <{p}/u/{unsubscribe}>"),
             None => format!("<{mailto}>"),
         },
