@@ -2,7 +2,8 @@
 # Whole-process timings of the release binary on a large database.
 #   scripts/bench.sh                 100k clients, 200k contracts, 200k events (issue #3)
 #   CLIENTS=… CONTRACTS=… EVENTS=… RUNS=… scripts/bench.sh
-# Prints a Markdown table of medians (and p90) over RUNS runs of each command.
+# Prints a Markdown table of medians (and p90) over RUNS runs of each command, then the import
+# figures and the campaign send (scripts/bench_campaign.sh: postfix smtp-sink, 1M-recipient freeze).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-100000}
@@ -118,4 +119,10 @@ if shutil.which("sqlite3"):
         secs = time.perf_counter() - t
         print(f"| `sqlite3 .import` of the same file into a table with no index, same run | {secs:.1f} s | {rows/secs:,.0f} rows/s | | |")
 PY
+fi
+
+# Campaign sending (issue #10): 100,000 messages to postfix's smtp-sink, and freezing an
+# audience of 1,000,000 clients. CAMPAIGN=0 skips it; SEND_ROWS and FREEZE_ROWS size it.
+if [ "${CAMPAIGN:-1}" != 0 ]; then
+  scripts/bench_campaign.sh
 fi

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_tickets", include_str!("../../migrations/0004_tickets.sql")),
     ("0005_population", include_str!("../../migrations/0005_population.sql")),
     ("0006_campaigns", include_str!("../../migrations/0006_campaigns.sql")),
+    ("0007_send_log_due", include_str!("../../migrations/0007_send_log_due.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -154,6 +154,11 @@ impl Db {
         &self.path
     }
 
+    /// The database file, for another connection to it (None for an in-memory database).
+    pub fn file_path(&self) -> Option<PathBuf> {
+        (self.path.as_os_str() != ":memory:").then(|| self.path.clone())
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
     ///
     /// Called inside another write (a batch import runs each row through the same service

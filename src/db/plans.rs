@@ -171,3 +171,21 @@ fn every_listing_filter_uses_an_index() {
     }
     assert!(bad.is_empty(), "full table scans:\n{}", bad.join("\n"));
 }
+
+/// Claiming a campaign's next batch reads only the rows it takes: the queued ones through
+/// `send_log_todo` on (campaign, status), the due deferred ones through `send_log_due`.
+#[test]
+fn claiming_a_batch_reads_two_short_index_ranges() {
+    let db = Db::open_in_memory().expect("db");
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::campaign::claim_sql());
+    let mut stmt = db.conn().prepare(&sql).expect("prepare");
+    let lines: Vec<String> = stmt
+        .query_map(rusqlite::params![1, "2026-12-01T00:00:00Z", 10], |r| r.get::<_, String>(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let joined = lines.join("\n");
+    assert!(joined.contains("send_log_todo (campaign_id=? AND status=?)"), "{joined}");
+    assert!(joined.contains("send_log_due (campaign_id=? AND next_attempt_at<?)"), "{joined}");
+    assert!(full_scans(&lines).iter().all(|l| l.contains("subquery")), "{joined}");
+}

@@ -376,6 +376,14 @@ pub(crate) type Eligible = (i64, String, String, String);
 /// Who a campaign reaches now: each eligible recipient (id, name, e-mail, mailbox), and the
 /// others counted by reason.
 pub(crate) fn recipients(session: &Session, c: &Campaign) -> Result<(Vec<Eligible>, AudienceReport)> {
+    let mut out = Vec::new();
+    let report = each_recipient(session, c, |e| out.push(e))?;
+    Ok((out, report))
+}
+
+/// Hands each eligible recipient to `f`, in client order, as the database is read (a send
+/// freezes a million recipients without holding them all); returns the counts by reason.
+pub(crate) fn each_recipient(session: &Session, c: &Campaign, mut f: impl FnMut(Eligible)) -> Result<AudienceReport> {
     let db = session.db();
     let (include, exclude) = plans(session, c)?;
     let mut excluded_ids = HashSet::new();
@@ -386,28 +394,29 @@ pub(crate) fn recipients(session: &Session, c: &Campaign) -> Result<(Vec<Eligibl
     }
     let suppressed = db::campaign::suppressed_hashes(db)?;
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
     let mut report = AudienceReport { campaign_id: c.id, ..Default::default() };
     db::campaign::for_each_in_plan(db, &include, |id, name, email, consent| {
         report.selected += 1;
-        let mailbox = campaign::mailbox(email);
         if excluded_ids.contains(&id) {
             report.excluded += 1;
         } else if validate::email("email", email).is_err() {
             report.invalid += 1;
-        } else if suppressed.contains(&campaign::mailbox_hash(email)) {
+        } else if !suppressed.is_empty() && suppressed.contains(&campaign::mailbox_hash(email)) {
             report.suppressed += 1;
         } else if consent != "granted" {
             // Campaigns use campaign templates only: marketing mail needs granted consent.
             report.no_consent += 1;
-        } else if !seen.insert(mailbox.clone()) {
-            report.duplicate += 1;
         } else {
-            out.push((id, name.to_string(), email.to_string(), mailbox));
+            let mailbox = campaign::mailbox(email);
+            if !seen.insert(mailbox.clone()) {
+                report.duplicate += 1;
+            } else {
+                report.eligible += 1;
+                f((id, name.to_string(), email.to_string(), mailbox));
+            }
         }
     })?;
-    report.eligible = out.len();
-    Ok((out, report))
+    Ok(report)
 }
 
 /// The per-recipient send log.

@@ -164,7 +164,7 @@ fn sent_log(tx: &Tx, id: i64, at: DateTime<Utc>) -> Result<()> {
         let client = db::client::id_by_email(tx, email)?.ok_or_else(|| Error::internal("demo client missing"))?;
         rows.push((client, email.to_string(), crate::domain::campaign::mailbox(email)));
     }
-    db::campaign::freeze(tx, id, &rows)?;
+    db::campaign::freeze(tx, id, rows)?;
     for (n, row) in db::campaign::log(tx, id, None, None)?.iter().enumerate() {
         let message_id = format!("<c{id}.r{}.demo{n}@institut.example>", row.id);
         db::campaign::record(tx, row.id, "sent", Some(&message_id), None, None, at)?;
