@@ -1,5 +1,6 @@
 //! A real SMTP server on 127.0.0.1 for the tests: Python's aiosmtpd (installed by `.ci/run`)
-//! storing every message it accepts in a Maildir, and a reader for what arrived.
+//! storing the exact bytes of every message it accepts in a Maildir
+//! (`tests/fixtures/maildir_smtp.py`), and a reader for what arrived.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -34,8 +35,10 @@ impl SmtpServer {
             std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
         }
         let port = port.unwrap_or_else(free_port);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/maildir_smtp.py");
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(script)
+            .arg(port.to_string())
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
