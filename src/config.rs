@@ -93,6 +93,18 @@ pub struct FileConfig {
     pub serve: ServeSection,
     #[serde(default)]
     pub campaign: CampaignSection,
+    pub dkim: Option<DkimSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimSection {
+    /// The DNS selector (`SELECTOR._domainkey.DOMAIN`).
+    pub selector: String,
+    /// A PEM private key, RSA or Ed25519 (relative to the config file).
+    pub key_file: PathBuf,
+    /// The signing domain (default: each message's From domain).
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +199,11 @@ impl Config {
             url: env.smtp_url.clone().or(file.smtp.url),
             from: env.smtp_from.clone().or(file.smtp.from).unwrap_or_else(|| "Rolo <rolo@localhost>".to_string()),
             timeout: std::time::Duration::from_secs(file.smtp.timeout_seconds.unwrap_or(5).clamp(1, 120)),
+            dkim: file.dkim.map(|d| crate::mail::DkimSettings {
+                selector: d.selector,
+                key_file: relative_to_config(d.key_file),
+                domain: d.domain.filter(|d| !d.is_empty()),
+            }),
         };
         Ok(Config {
             db_path,

@@ -37,6 +37,8 @@ pub enum MailCommand {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
+    /// The DNS TXT record to publish for the [dkim] key (JSON keys: name, kind, value, algorithm)
+    Dkim,
 }
 
 fn key_value(s: &str) -> std::result::Result<(String, String), String> {
@@ -95,11 +97,18 @@ pub enum OutboxCommand {
 }
 
 pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
-    let db = ctx.open_db()?;
+    // The DKIM record needs no database: the key file is the whole input.
+    let db = (!matches!(cmd, MailCommand::Dkim)).then(|| ctx.open_db()).transpose()?;
+    let Some(db) = db else {
+        let r = crate::service::campaign::dkim_record(&ctx.config.smtp)?;
+        ctx.out.status(format!("Publish this TXT record before sending signed mail ({}):", r.algorithm));
+        return ctx.out.record(&r, &["name", "kind", "value", "algorithm"]);
+    };
     let session = ctx.session(&db)?;
     let cmd = match cmd {
         MailCommand::Outbox(cmd) => cmd,
         MailCommand::Suppression(cmd) => return suppression(ctx, &session, cmd),
+        MailCommand::Dkim => return Ok(()),
         MailCommand::Send { to, template, vars, subject, body, idempotency_key } => {
             let body = match body.as_deref() {
                 Some("-") => Some(std::io::read_to_string(std::io::stdin())?),

@@ -197,6 +197,17 @@ pub struct CampaignDetail {
     pub progress: Progress,
 }
 
+/// The DNS TXT record that publishes the `[dkim]` key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DkimRecord {
+    /// `SELECTOR._domainkey.DOMAIN`
+    pub name: String,
+    pub kind: String,
+    /// `v=DKIM1; k=rsa; p=…`
+    pub value: String,
+    pub algorithm: String,
+}
+
 /// What a send run did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SendReport {

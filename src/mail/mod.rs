@@ -10,7 +10,10 @@ use lettre::{Message, SmtpTransport, Transport};
 use crate::secrets::hex;
 use crate::{Error, Result};
 
+pub mod dkim;
 mod plain;
+
+pub use dkim::{DkimSettings, Signer};
 
 /// Where and as whom to send.
 #[derive(Debug, Clone)]
@@ -20,9 +23,16 @@ pub struct SmtpSettings {
     /// The From address, e.g. `Support <support@example.com>`.
     pub from: String,
     pub timeout: Duration,
+    /// `[dkim]`: sign every message (campaigns, the outbox) when set.
+    pub dkim: Option<DkimSettings>,
 }
 
 impl SmtpSettings {
+    /// The DKIM signer of `[dkim]`, loaded (None when not configured).
+    pub fn signer(&self) -> Result<Option<std::sync::Arc<Signer>>> {
+        self.dkim.as_ref().map(|d| Signer::load(d).map(std::sync::Arc::new)).transpose()
+    }
+
     /// The domain of our Message-IDs: the From address's.
     pub fn domain(&self) -> String {
         self.from
@@ -92,6 +102,7 @@ fn transport(settings: &SmtpSettings, connections: u32) -> Result<SmtpTransport>
 pub struct Smtp {
     transport: SmtpTransport,
     from: Mailbox,
+    signer: Option<std::sync::Arc<Signer>>,
 }
 
 impl Smtp {
@@ -100,7 +111,7 @@ impl Smtp {
         let from = settings.from.parse::<Mailbox>().map_err(|e| {
             Error::new(crate::ErrorKind::Usage, format!("the From address `{}` is not valid: {e}", settings.from))
         })?;
-        Ok(Smtp { transport, from })
+        Ok(Smtp { transport, from, signer: settings.signer()? })
     }
 
     /// Sends one message; the error text is kept in the outbox.
@@ -120,8 +131,20 @@ impl Smtp {
         let message = builder
             .multipart(MultiPart::alternative_plain_html(m.text.to_string(), m.html.to_string()))
             .map_err(|e| format!("cannot build the message: {e}"))?;
-        self.transport.send(&message).map(|_| ()).map_err(|e| e.to_string())
+        match &self.signer {
+            None => self.transport.send(&message).map(|_| ()).map_err(|e| e.to_string()),
+            Some(signer) => {
+                let signed = sign(signer, self.from.email.domain(), &message.formatted())
+                    .map_err(|e| e.message().to_string())?;
+                self.transport.send_raw(message.envelope(), &signed).map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
     }
+}
+
+/// A formatted message with its DKIM signature in front.
+fn sign(signer: &Signer, from_domain: &str, formatted: &[u8]) -> Result<Vec<u8>> {
+    signer.sign(formatted, from_domain, chrono::Utc::now().timestamp())
 }
 
 /// A file shown inside the HTML (`cid:`), sent with the message.
@@ -189,6 +212,7 @@ pub fn check_mailbox(field: &str, value: &str) -> Result<String> {
 pub struct SmtpPool {
     transport: SmtpTransport,
     plain: Option<std::sync::Arc<plain::PlainPool>>,
+    signer: Option<std::sync::Arc<Signer>>,
 }
 
 impl SmtpPool {
@@ -199,7 +223,7 @@ impl SmtpPool {
             .as_deref()
             .and_then(plain::Target::of_url)
             .map(|target| std::sync::Arc::new(plain::PlainPool::new(target, &settings.domain(), settings.timeout)));
-        Ok(SmtpPool { transport, plain })
+        Ok(SmtpPool { transport, plain, signer: settings.signer()? })
     }
 
     /// Sends one campaign message with its own envelope.
@@ -226,13 +250,17 @@ impl SmtpPool {
         }
         let body = MultiPart::alternative().singlepart(SinglePart::plain(m.text.to_string())).multipart(related);
         let message = b.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
+        let mut raw = message.formatted();
+        if let Some(signer) = &self.signer {
+            raw = sign(signer, &domain_of(m.from), &raw).map_err(|e| SendError::Invalid(e.message().to_string()))?;
+        }
         if let Some(plain) = &self.plain {
-            return plain.send(m.return_path, to.email.as_ref(), &message.formatted());
+            return plain.send(m.return_path, to.email.as_ref(), &raw);
         }
         let envelope =
             Envelope::new(Some(m.return_path.parse().map_err(|e| bad("bad return path", &e))?), vec![to.email])
                 .map_err(|e| bad("bad envelope", &e))?;
-        self.transport.send_raw(&envelope, &message.formatted()).map(|_| ()).map_err(classify)
+        self.transport.send_raw(&envelope, &raw).map(|_| ()).map_err(classify)
     }
 }
 
@@ -260,8 +288,12 @@ mod tests {
 
     #[test]
     fn ids_and_escaping() {
-        let s =
-            SmtpSettings { url: None, from: "Support <support@epic.example>".into(), timeout: Duration::from_secs(1) };
+        let s = SmtpSettings {
+            url: None,
+            from: "Support <support@epic.example>".into(),
+            timeout: Duration::from_secs(1),
+            dkim: None,
+        };
         assert_eq!(s.domain(), "epic.example");
         let id = new_message_id(&s.domain()).expect("id");
         assert!(id.starts_with("<rolo.") && id.ends_with("@epic.example>"), "{id}");

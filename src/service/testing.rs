@@ -110,6 +110,7 @@ pub fn settings() -> Settings<'static> {
         url: None,
         from: "Epic Support <support@epic.test>".into(),
         timeout: std::time::Duration::from_secs(1),
+        dkim: None,
     });
     Settings { smtp, max_attachment_bytes: 1024 * 1024 }
 }

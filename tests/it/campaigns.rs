@@ -374,3 +374,79 @@ fn mail_send_renders_a_transactional_template_once_per_idempotency_key() {
     w.run_as("mark", &["mail", "send", "--to", "jacky@loubouzin.grd", "--template", "Newsletter"]).code(7);
     w.run_as("bill", &["mail", "send", "--to", "a@b.example", "--subject", "S", "--body", "B"]).code(5);
 }
+
+/// Whether dkimpy (an independent DKIM verifier) can run here; on CI its absence is a failure.
+fn dkimpy_available() -> bool {
+    let ok =
+        std::process::Command::new("python3").args(["-c", "import dkim"]).output().is_ok_and(|o| o.status.success());
+    assert!(ok || std::env::var("CI").is_err(), "CI must provide dkimpy (pip install dkimpy)");
+    ok
+}
+
+/// dkimpy's verdict on a message, with `record` as the only DNS answer for `name`.
+fn dkim_verifies(raw: &str, name: &str, record: &str) -> bool {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import dkim, sys\n\
+             msg = sys.stdin.buffer.read().replace(b'\\r\\n', b'\\n').replace(b'\\n', b'\\r\\n')\n\
+             name, record = sys.argv[1].encode(), sys.argv[2].encode()\n\
+             dns = lambda q, timeout=5: record if q.rstrip(b'.') == name else None\n\
+             print(dkim.verify(msg, dnsfunc=dns))",
+            name,
+            record,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(raw.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).trim() == "True"
+}
+
+#[test]
+fn campaign_mail_is_dkim_signed_over_the_unsubscribe_headers() {
+    let Some((mut w, server, id)) = mailing(Some("https://crm.institut.example")) else { return };
+    if !dkimpy_available() {
+        return;
+    }
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim_rsa.pem");
+    let config = |key: &std::path::Path| {
+        format!(
+            "[serve]\npublic_url = \"https://crm.institut.example\"\n[dkim]\nselector = \"rolo2026\"\nkey_file = \"{}\"\ndomain = \"institut.example\"\n",
+            key.display()
+        )
+    };
+    // A key that cannot be read stops the command before anything is sent or frozen.
+    w.run_as("mia", &["campaign", "approve", &id]).ok();
+    write(&w, "config.toml", &config(&w.home().join("missing.pem")));
+    let e = w.run_as("mark", &["mail", "dkim"]).code(2);
+    assert!(e.stderr.contains("missing.pem"), "{}", e.stderr);
+    let e = w.run_as("mark", &["campaign", "send", &id, "--yes"]).code(2);
+    assert!(e.stderr.contains("missing.pem"), "{}", e.stderr);
+    let show = w.run_as("mark", &["campaign", "show", &id, "--json"]).ok().json();
+    assert_eq!(show["status"].as_str(), Some("approved"), "{show}");
+    assert!(server.messages().is_empty());
+    write(&w, "config.toml", &config(&key));
+    let record = w.run_as("mark", &["mail", "dkim", "--json"]).ok().json();
+    let (name, value) = (record["name"].as_str().expect("name"), record["value"].as_str().expect("value"));
+    assert_eq!((name, record["algorithm"].as_str()), ("rolo2026._domainkey.institut.example", Some("rsa-sha256")));
+    assert!(value.starts_with("v=DKIM1; k=rsa; p=MII"), "{value}");
+
+    w.run_as("mark", &["campaign", "send", &id, "--yes"]).ok();
+    let all = server.messages();
+    assert_eq!(all.len(), 3);
+    for m in &all {
+        let sig = m.header("DKIM-Signature").expect("signed");
+        assert!(sig.contains("d=institut.example") && sig.contains("list-unsubscribe:list-unsubscribe-post"), "{sig}");
+        assert!(dkim_verifies(&m.raw, name, value), "dkimpy rejects:\n{}", m.raw);
+        // The one-click header is covered: changing it breaks the signature.
+        let forged = m.raw.replacen("List-Unsubscribe-Post: List-Unsubscribe=One-Click", "List-Unsubscribe-Post: x", 1);
+        assert_ne!(forged, m.raw);
+        assert!(!dkim_verifies(&forged, name, value), "a forged header still verifies");
+    }
+}

@@ -32,6 +32,16 @@ pub(crate) fn token_secret(db: &Db) -> Result<Vec<u8>> {
     .map(String::into_bytes)
 }
 
+/// `rolo mail dkim`: the TXT record to publish for the configured key (for the From domain
+/// when `[dkim] domain` is not set). Reads no database: the key file is the whole input.
+pub fn dkim_record(smtp: &crate::mail::SmtpSettings) -> Result<crate::domain::campaign::DkimRecord> {
+    let signer = smtp.signer()?.ok_or_else(|| {
+        crate::Error::usage("no DKIM key is configured: add [dkim] selector and key_file to the config file")
+    })?;
+    let (name, value) = signer.dns_record(&smtp.domain());
+    Ok(crate::domain::campaign::DkimRecord { name, kind: "TXT".into(), value, algorithm: signer.algorithm().into() })
+}
+
 fn tx_meta(tx: &crate::db::Tx) -> Result<Option<String>> {
     tx.meta("token_secret")
 }

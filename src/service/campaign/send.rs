@@ -150,6 +150,8 @@ pub fn send(
     progress: &(dyn Fn(&SendReport) + Sync),
 ) -> Result<SendReport> {
     let grant = session.require(Permission::CampaignSend)?;
+    // A DKIM key that cannot be read stops the send before the audience is frozen.
+    smtp.signer()?;
     let db = session.db();
     let c = get(db, id)?;
     let status = c.status.parse::<CampaignStatus>()?;
