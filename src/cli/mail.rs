@@ -39,6 +39,13 @@ pub enum MailCommand {
     },
     /// The DNS TXT record to publish for the [dkim] key (JSON keys: name, kind, value, algorithm)
     Dkim,
+    /// Record a bounce (RFC 3464), a complaint (RFC 5965) or an unsubscribe mail, as an MTA pipe
+    /// hands it over (JSON keys: kind, campaign_id, recipient, status, detail, repeated,
+    /// suppressed, consent_withdrawn)
+    Inbound {
+        /// The raw message (`-` reads stdin)
+        file: String,
+    },
 }
 
 fn key_value(s: &str) -> std::result::Result<(String, String), String> {
@@ -109,6 +116,7 @@ pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
         MailCommand::Outbox(cmd) => cmd,
         MailCommand::Suppression(cmd) => return suppression(ctx, &session, cmd),
         MailCommand::Dkim => return Ok(()),
+        MailCommand::Inbound { file } => return inbound(ctx, &session, &file),
         MailCommand::Send { to, template, vars, subject, body, idempotency_key } => {
             let body = match body.as_deref() {
                 Some("-") => Some(std::io::read_to_string(std::io::stdin())?),
@@ -152,6 +160,40 @@ pub fn run(ctx: &Ctx, cmd: MailCommand) -> Result<()> {
             }
         }
     }
+}
+
+fn inbound(ctx: &Ctx, session: &crate::service::Session, file: &str) -> Result<()> {
+    use std::io::Read as _;
+    // Returned messages carry the original at most; anything larger is not one of them.
+    const LIMIT: u64 = 64 * 1024 * 1024;
+    let mut raw = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().take(LIMIT + 1).read_to_end(&mut raw)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(LIMIT + 1).read_to_end(&mut raw))
+    };
+    read.map_err(|e| crate::Error::usage(format!("cannot read {file}: {e}")))?;
+    if raw.len() as u64 > LIMIT {
+        return Err(crate::Error::invalid("message", "larger than 64 MiB: not a bounce or complaint"));
+    }
+    let r = crate::service::campaign::inbound::record(session, &raw)?;
+    let what = r.kind.replace('_', " ");
+    ctx.out.status(if r.repeated {
+        format!("This {what} of campaign {} was recorded before; nothing changed.", r.campaign_id)
+    } else {
+        let mut s = format!("Recorded a {what} of campaign {} for {}", r.campaign_id, r.recipient);
+        if r.suppressed {
+            s.push_str("; the address is suppressed");
+        }
+        if r.consent_withdrawn {
+            s.push_str("; marketing consent withdrawn");
+        }
+        s + "."
+    });
+    ctx.out.record(
+        &r,
+        &["kind", "campaign_id", "recipient", "status", "detail", "repeated", "suppressed", "consent_withdrawn"],
+    )
 }
 
 fn suppression(ctx: &Ctx, session: &crate::service::Session, cmd: SuppressionCommand) -> Result<()> {

@@ -433,6 +433,18 @@ pub fn progress(r: &impl Read, id: i64) -> Result<Progress> {
             _ => p.unknown = n,
         }
     }
+    let mut stmt =
+        r.conn().prepare_cached("SELECT kind, count(*) FROM mail_events WHERE campaign_id = ?1 GROUP BY kind")?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (kind, n) = row?;
+        match kind.as_str() {
+            "hard_bounce" => p.hard_bounces = n,
+            "soft_bounce" => p.soft_bounces = n,
+            "complaint" => p.complaints = n,
+            _ => p.unsubscribes = n,
+        }
+    }
     Ok(p)
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_population", include_str!("../../migrations/0005_population.sql")),
     ("0006_campaigns", include_str!("../../migrations/0006_campaigns.sql")),
     ("0007_send_log_due", include_str!("../../migrations/0007_send_log_due.sql")),
+    ("0008_mail_events", include_str!("../../migrations/0008_mail_events.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -9,6 +9,7 @@ pub mod client;
 pub mod company;
 pub mod contract;
 pub mod event;
+pub mod inbound;
 pub mod interaction;
 mod migrate;
 pub mod outbox;

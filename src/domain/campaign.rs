@@ -183,6 +183,16 @@ pub struct Progress {
     pub failed: i64,
     pub deferred: i64,
     pub unknown: i64,
+    /// Returned messages recorded by `rolo mail inbound`.
+    #[serde(default)]
+    pub hard_bounces: i64,
+    #[serde(default)]
+    pub soft_bounces: i64,
+    #[serde(default)]
+    pub complaints: i64,
+    /// Unsubscribe mails (and, with `rolo serve`, one-click unsubscriptions).
+    #[serde(default)]
+    pub unsubscribes: i64,
 }
 
 /// A campaign with its audience counts, approval state and progress.

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod crm;
 pub mod event;
 pub mod import;
+pub mod inbound;
 pub mod interaction;
 pub mod outbox;
 pub mod permission;

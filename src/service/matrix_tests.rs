@@ -402,6 +402,16 @@ const CAMPAIGN_CASES: &[Case] = &[
     case!("suppression list", MAILERS, |s| ok(campaign::suppression::list(s, None, None))),
     case!("suppression add", MAILERS, |s| ok(campaign::suppression::add(s, "someone@example.com", "manual"))),
     case!("suppression remove", MAILERS, |s| ok(campaign::suppression::remove(s, "nobody@example.com"))),
+    // An unsubscribe mail for the first row of the demo's sent campaign.
+    case!("mail inbound", MANAGERS, |s| {
+        let secret = campaign::token_secret(s.db())?;
+        let row: i64 = crate::db::Read::conn(s.db())
+            .query_row("SELECT min(id) FROM send_log WHERE campaign_id = 1", [], |r| r.get(0))
+            .map_err(|e| crate::Error::internal(e.to_string()))?;
+        let t = crate::domain::token::sign(&secret, crate::domain::token::Purpose::Unsubscribe, row);
+        let raw = format!("From: a@example.com\r\nTo: unsubscribe+{t}@institut.example\r\n\r\nunsubscribe\r\n");
+        ok(campaign::inbound::record(s, raw.as_bytes()))
+    }),
 ];
 
 /// A send that got past its permission and stopped for want of an SMTP server.

@@ -450,3 +450,84 @@ fn campaign_mail_is_dkim_signed_over_the_unsubscribe_headers() {
         assert!(!dkim_verifies(&forged, name, value), "a forged header still verifies");
     }
 }
+
+/// The corpus's real bounces and complaint (Postfix, Exchange 2007, Gmail, Yahoo ARF),
+/// rewritten to name recipients of the demo's sent campaign as production mail would (our VERP
+/// return path, or our Message-ID), fed to the real binary as an MTA pipe would.
+#[test]
+fn returned_mail_from_real_mtas_is_recorded_against_its_recipient() {
+    use rolo::domain::token::{Purpose, sign};
+    let mut w = World::demo();
+    let (secret, rows) = {
+        let c = w.sql();
+        let secret: String =
+            c.query_row("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0)).expect("secret");
+        let mut stmt = c
+            .prepare("SELECT id, email, message_id, client_id FROM send_log WHERE campaign_id = 1 ORDER BY id")
+            .expect("rows");
+        let rows: Vec<(i64, String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        (secret, rows)
+    };
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/bounces");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.join("manifest.json")).expect("manifest")).expect("json");
+    let entry = |file: &str| manifest.as_array().expect("list").iter().find(|e| e["file"] == file).expect(file).clone();
+    // Each sample names a recipient by return path (`verp`) or by Message-ID, then what follows.
+    for (file, row, by_verp, suppressed, consent) in [
+        ("gmail-delayed-4.4.1.eml", 0, false, None, "granted"),
+        ("arf-yahoo-abuse.eml", 1, false, Some("complaint"), "withdrawn"),
+        ("postfix-userunknown-5.1.1.eml", 0, false, Some("hard_bounce"), "granted"),
+        // Already suppressed by the complaint: the first reason stays.
+        ("exchange2007-userunknown-5.1.1.eml", 1, true, Some("complaint"), "granted"),
+    ] {
+        let e = entry(file);
+        let (id, email, message_id, client) = &rows[row];
+        let mut raw = String::from_utf8_lossy(&std::fs::read(corpus.join(file)).expect("sample")).into_owned();
+        raw = raw.replace(e["recipient"].as_str().expect("recipient"), email);
+        let original = e["message_id"].as_str().expect("id");
+        if by_verp {
+            let verp = format!("bounce+{}@institut.example", sign(secret.as_bytes(), Purpose::Bounce, *id));
+            raw = raw.replace(e["sender"].as_str().expect("sender"), &verp);
+        } else {
+            raw = raw.replace(original, message_id.trim_matches(['<', '>']));
+        }
+        w.sql().execute("UPDATE clients SET consent = 'granted' WHERE id = ?1", [client]).expect("consent");
+        let path = w.home().join(file);
+        std::fs::write(&path, &raw).expect("write");
+        let r = w.run_as("mia", &["mail", "inbound", path.to_str().expect("utf-8"), "--json"]).ok().json();
+        assert_eq!(
+            (r["campaign_id"].as_i64(), r["recipient"].as_str()),
+            (Some(1), Some(email.as_str())),
+            "{file}: {r}"
+        );
+        let (reason, now): (Option<String>, String) = {
+            let c = w.sql();
+            let reason = c.query_row("SELECT reason FROM suppressions WHERE email = ?1", [email], |r| r.get(0)).ok();
+            (reason, c.query_row("SELECT consent FROM clients WHERE id = ?1", [client], |r| r.get(0)).expect("c"))
+        };
+        assert_eq!((reason.as_deref(), now.as_str()), (suppressed, consent), "{file}: {r}");
+        // The MTA retries the pipe: the same message again is recorded once.
+        let again = w.run_stdin_as("mia", &["mail", "inbound", "-", "--json"], &raw).ok().json();
+        assert_eq!(again["repeated"].as_bool(), Some(true), "{file}");
+    }
+    let stats = w.run_as("mark", &["campaign", "stats", "1", "--json"]).ok().json();
+    assert_eq!(
+        ["hard_bounces", "soft_bounces", "complaints", "unsubscribes"].map(|k| stats[k].as_i64()),
+        [Some(2), Some(1), Some(1), Some(0)],
+        "{stats}"
+    );
+    // Garbage is exit 3, a genuine-looking bounce of someone else's mail exit 6; neither changes anything.
+    w.token("mark");
+    let before = w.snapshot();
+    let garbage = w.home().join("garbage.eml");
+    std::fs::write(&garbage, "Subject: hello\r\n\r\nnot a bounce").expect("write");
+    w.run_as("mia", &["mail", "inbound", garbage.to_str().expect("utf-8")]).code(3);
+    let foreign = corpus.join("postfix-userunknown-5.1.1.eml");
+    w.run_as("mia", &["mail", "inbound", foreign.to_str().expect("utf-8")]).code(6);
+    w.run_as("mark", &["mail", "inbound", foreign.to_str().expect("utf-8")]).code(5);
+    assert_eq!(w.snapshot(), before);
+}

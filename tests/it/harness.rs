@@ -141,6 +141,14 @@ impl World {
         self.run_cmd(c, None)
     }
 
+    /// Runs as `user` with `stdin` as the command's input.
+    pub fn run_stdin_as(&mut self, user: &str, args: &[&str], stdin: &str) -> Out {
+        let token = self.token(user);
+        let mut c = self.command();
+        c.env("ROLO_TOKEN", token).args(args);
+        self.run_cmd(c, Some(stdin))
+    }
+
     pub fn token(&mut self, user: &str) -> String {
         if let Some(t) = self.tokens.get(user) {
             return t.clone();

@@ -140,7 +140,8 @@ pub enum CampaignCommand {
         #[arg(long)]
         limit: Option<u32>,
     },
-    /// Sent, failed, deferred and unknown so far (opens and clicks come with `rolo serve`)
+    /// Sent, failed, deferred and unknown so far; bounces, complaints and unsubscribes recorded
+    /// by `rolo mail inbound` (opens and clicks come with `rolo serve`)
     Stats {
         /// The campaign id
         id: i64,

@@ -48,7 +48,22 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CampaignCommand) -> Result<
         }
         CampaignCommand::Stats { id } => {
             let p = lifecycle::show(session, id)?.progress;
-            ctx.out.record(&p, &["total", "sent", "queued", "sending", "deferred", "failed", "unknown"])
+            ctx.out.record(
+                &p,
+                &[
+                    "total",
+                    "sent",
+                    "queued",
+                    "sending",
+                    "deferred",
+                    "failed",
+                    "unknown",
+                    "hard_bounces",
+                    "soft_bounces",
+                    "complaints",
+                    "unsubscribes",
+                ],
+            )
         }
         _ => unreachable!("dispatched by campaign::run"),
     }

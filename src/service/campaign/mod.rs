@@ -1,6 +1,7 @@
 //! E-mail marketing (seed 000): the template and media libraries, campaigns with their
 //! approval bound to the content, audiences, the suppression list and the send engine.
 
+pub mod inbound;
 pub mod lifecycle;
 pub mod media;
 pub mod oneoff;
@@ -18,9 +19,7 @@ pub(crate) fn token_secret(db: &Db) -> Result<Vec<u8>> {
     if let Some(s) = db.meta("token_secret")? {
         return Ok(s.into_bytes());
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| crate::Error::internal(format!("no randomness: {e}")))?;
-    let fresh = hex(&bytes);
+    let fresh = fresh_secret()?;
     db.write(&system_key(), |tx| {
         // Another process may have made it first: theirs wins.
         if let Some(existing) = tx_meta(tx)? {
@@ -40,6 +39,13 @@ pub fn dkim_record(smtp: &crate::mail::SmtpSettings) -> Result<crate::domain::ca
     })?;
     let (name, value) = signer.dns_record(&smtp.domain());
     Ok(crate::domain::campaign::DkimRecord { name, kind: "TXT".into(), value, algorithm: signer.algorithm().into() })
+}
+
+/// 32 random bytes, hex: a new database's token secret.
+pub(crate) fn fresh_secret() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| crate::Error::internal(format!("no randomness: {e}")))?;
+    Ok(hex(&bytes))
 }
 
 fn tx_meta(tx: &crate::db::Tx) -> Result<Option<String>> {

@@ -86,6 +86,8 @@ fn template(tx: &Tx, row: &TemplateRow, by: i64, now: DateTime<Utc>) -> Result<(
 
 pub(super) fn fill(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
     let (mark, mia) = (user(tx, "mark")?, user(tx, "mia")?);
+    // The sent campaign's links and return paths are signed with the database's secret.
+    tx.set_meta("token_secret", &crate::service::campaign::fresh_secret()?)?;
     let sha = crate::secrets::hex(&<sha2::Sha256 as sha2::Digest>::digest(LOGO));
     db::ticket::put_blob(tx, &sha, LOGO)?;
     let logo = Media {

@@ -1,0 +1,81 @@
+//! Returned mail: the send-log rows a bounce or complaint names, and the events recorded.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Read, Tx};
+use crate::Result;
+
+/// The send-log row a returned message is about.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub row: i64,
+    pub campaign_id: i64,
+    pub client_id: Option<i64>,
+    pub email: String,
+    pub message_id: Option<String>,
+}
+
+pub fn target(r: &impl Read, row: i64) -> Result<Option<Target>> {
+    Ok(r.conn()
+        .query_row("SELECT id, campaign_id, client_id, email, message_id FROM send_log WHERE id = ?1", [row], |r| {
+            Ok(Target {
+                row: r.get(0)?,
+                campaign_id: r.get(1)?,
+                client_id: r.get(2)?,
+                email: r.get(3)?,
+                message_id: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// One event about a row.
+pub struct Event<'a> {
+    pub kind: &'a str,
+    pub target: &'a Target,
+    pub mailbox_hash: &'a str,
+    pub status: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    /// The returned message's identity: recorded once.
+    pub source: &'a str,
+}
+
+/// Records an event; false when this returned message was recorded before.
+pub fn record(tx: &Tx, e: &Event, now: DateTime<Utc>) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "INSERT OR IGNORE INTO mail_events
+             (kind, send_log_id, campaign_id, client_id, mailbox_hash, status, detail, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            e.kind,
+            e.target.row,
+            e.target.campaign_id,
+            e.target.client_id,
+            e.mailbox_hash,
+            e.status,
+            e.detail,
+            e.source,
+            super::utc_text(now)
+        ],
+    )? == 1)
+}
+
+/// Whether the client's last `n` campaign messages each came back as a soft bounce.
+pub fn soft_in_a_row(r: &impl Read, client_id: i64, n: usize) -> Result<bool> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT s.id, EXISTS (SELECT 1 FROM mail_events e WHERE e.send_log_id = s.id AND e.kind = 'soft_bounce')
+         FROM send_log s WHERE s.client_id = ?1 AND s.status = 'sent' ORDER BY s.id DESC LIMIT ?2",
+    )?;
+    let bounced: Vec<bool> =
+        stmt.query_map(params![client_id, n as i64], |r| r.get(1))?.collect::<rusqlite::Result<_>>()?;
+    Ok(bounced.len() == n && bounced.iter().all(|b| *b))
+}
+
+/// Withdraws a client's marketing consent; false when it was already withdrawn.
+pub fn withdraw_consent(tx: &Tx, client_id: i64, now: DateTime<Utc>) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "UPDATE clients SET consent = 'withdrawn', updated_at = ?2 WHERE id = ?1 AND consent <> 'withdrawn'",
+        params![client_id, super::utc_text(now)],
+    )? == 1)
+}
