@@ -4,6 +4,7 @@
 #     messages/s, peak memory, and the sink's own count of messages received;
 #   - freezing an audience of FREEZE_ROWS clients (default 1,000,000; 0 skips it): the whole
 #     `campaign send` up to the first connection, against a closed port.
+# DKIM=rsa or DKIM=ed25519 signs the messages with a fresh key (openssl).
 # Installs postfix (for smtp-sink) when it is missing. Called by scripts/bench.sh; runs alone too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +76,13 @@ sink_pid=$!
 sleep 0.5
 mkdir -p "$XDG_CONFIG_HOME/rolo"
 printf '[campaign]\nworkers = %s\n' "$WORKERS" >"$XDG_CONFIG_HOME/rolo/config.toml"
+case "${DKIM:-}" in
+  rsa) openssl genrsa -out "$work/dkim.pem" 2048 2>/dev/null ;;
+  ed25519) openssl genpkey -algorithm ed25519 -out "$work/dkim.pem" ;;
+esac
+if [ -n "${DKIM:-}" ]; then
+  printf '[dkim]\nselector = "bench"\nkey_file = "%s"\n' "$work/dkim.pem" >>"$XDG_CONFIG_HOME/rolo/config.toml"
+fi
 
 python3 - "$bin" "$mark" "$send_id" "$port" "$SEND_ROWS" "$work/sink.log" "$WORKERS" <<'PY'
 import json, os, re, resource, subprocess, sys, time
@@ -91,7 +99,9 @@ time.sleep(0.5)
 counts = re.findall(r"mesg=(\d+)", open(log, errors="replace").read())
 received = int(counts[-1]) if counts else 0
 rows = int(rows)
-print(f"\nCampaign send: {rows:,} recipients, {workers} workers, plain SMTP to postfix smtp-sink on 127.0.0.1; release build; {os.cpu_count()} cores.\n")
+dkim = os.environ.get("DKIM")
+signed = f", DKIM {dkim}" if dkim else ""
+print(f"\nCampaign send: {rows:,} recipients, {workers} workers, plain SMTP to postfix smtp-sink on 127.0.0.1{signed}; release build; {os.cpu_count()} cores.\n")
 print("| what | figure | bar |")
 print("|---|---:|---|")
 print(f"| `rolo campaign send` of {rows:,} messages | {secs:.1f} s = **{rows/secs:,.0f} msg/s** | >= 1,000 msg/s |")

@@ -57,18 +57,7 @@ pub fn record(session: &Session, raw: &[u8]) -> Result<InboundReport> {
             report.repeated = true;
             return Ok(());
         }
-        let (reason, withdraw) = match msg.kind {
-            Kind::HardBounce => (Some(SuppressionReason::HardBounce), false),
-            Kind::SoftBounce => {
-                let in_a_row = match target.client_id {
-                    Some(client) => db::inbound::soft_in_a_row(tx, client, SOFT_IN_A_ROW)?,
-                    None => false,
-                };
-                (in_a_row.then_some(SuppressionReason::HardBounce), false)
-            }
-            Kind::Complaint => (Some(SuppressionReason::Complaint), true),
-            Kind::Unsubscribe => (Some(SuppressionReason::Unsubscribed), true),
-        };
+        let (reason, withdraw) = consequence(tx, &msg.kind, &target)?;
         if let Some(reason) = reason {
             let why = match msg.kind {
                 Kind::SoftBounce => format!("campaign {}: {SOFT_IN_A_ROW} soft bounces in a row", target.campaign_id),
@@ -97,6 +86,23 @@ pub fn record(session: &Session, raw: &[u8]) -> Result<InboundReport> {
         grant.audit(tx, "mail.inbound", "campaign", Some(target.campaign_id), None, Some(&after))
     })?;
     Ok(report)
+}
+
+/// What a recorded message does: the suppression it causes, if any, and whether it withdraws
+/// the client's consent.
+fn consequence(tx: &db::Tx, kind: &Kind, target: &db::inbound::Target) -> Result<(Option<SuppressionReason>, bool)> {
+    Ok(match kind {
+        Kind::HardBounce => (Some(SuppressionReason::HardBounce), false),
+        Kind::SoftBounce => {
+            let in_a_row = match target.client_id {
+                Some(client) => db::inbound::soft_in_a_row(tx, client, SOFT_IN_A_ROW)?,
+                None => false,
+            };
+            (in_a_row.then_some(SuppressionReason::HardBounce), false)
+        }
+        Kind::Complaint => (Some(SuppressionReason::Complaint), true),
+        Kind::Unsubscribe => (Some(SuppressionReason::Unsubscribed), true),
+    })
 }
 
 /// The send-log row a returned message names: a genuine token first (the unsubscribe address
