@@ -72,6 +72,11 @@ pub fn soft_in_a_row(r: &impl Read, client_id: i64, n: usize) -> Result<bool> {
     Ok(bounced.len() == n && bounced.iter().all(|b| *b))
 }
 
+/// A client's consent now.
+pub fn consent_of(r: &impl Read, client_id: i64) -> Result<Option<String>> {
+    Ok(r.conn().query_row("SELECT consent FROM clients WHERE id = ?1", [client_id], |r| r.get(0)).optional()?)
+}
+
 /// Withdraws a client's marketing consent; false when it was already withdrawn.
 pub fn withdraw_consent(tx: &Tx, client_id: i64, now: DateTime<Utc>) -> Result<bool> {
     Ok(tx.conn().execute(

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_campaigns", include_str!("../../migrations/0006_campaigns.sql")),
     ("0007_send_log_due", include_str!("../../migrations/0007_send_log_due.sql")),
     ("0008_mail_events", include_str!("../../migrations/0008_mail_events.sql")),
+    ("0009_consent_ledger", include_str!("../../migrations/0009_consent_ledger.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod campaign;
 pub mod client;
 pub mod company;
+pub mod consent;
 pub mod contract;
 pub mod event;
 pub mod inbound;

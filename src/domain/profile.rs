@@ -38,6 +38,36 @@ closed_set! {
 }
 
 closed_set! {
+    /// Where a consent change came from (the consent ledger).
+    ConsentSource, "source" {
+        Manual => "manual",
+        Import => "import",
+        LandingPage => "landing_page",
+        Api => "api",
+        Unsubscribe => "unsubscribe",
+        Complaint => "complaint",
+        Migration => "migration",
+    }
+}
+
+/// One entry of a client's consent ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentEntry {
+    pub id: i64,
+    pub client_id: i64,
+    pub consent: String,
+    pub previous: Option<String>,
+    pub source: String,
+    /// What it was about: a campaign, an imported file…
+    pub detail: Option<String>,
+    /// SHA-256 of the consent text the person was shown, when there was one.
+    pub text_hash: Option<String>,
+    /// The user who made the change (none for an MTA report or the migration).
+    pub actor: Option<String>,
+    pub created_at: String,
+}
+
+closed_set! {
     /// Where a static group comes from.
     GroupKind, "kind" {
         System => "system",

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::authz::{Grant, Session};
-use super::{company, refs};
+use super::{company, consent, refs};
 use crate::db::{self, Tx};
 use crate::domain::crm::{InteractionKind, Stage, phone};
-use crate::domain::profile::{Consent, FieldDef};
+use crate::domain::profile::{Consent, ConsentSource, FieldDef};
 use crate::domain::{Permission, time, validate};
 use crate::{Error, Result};
 
@@ -203,6 +203,8 @@ pub fn create(session: &Session, input: &ClientInput) -> Result<Client> {
             fields.company_id = Some(c.resolve(session, tx, stamp)?);
         }
         let id = db::client::insert(tx, &fields, stage.as_str(), actor, stamp)?;
+        let by = Some(actor);
+        consent::note(tx, &consent::change(id, None, &fields.consent, ConsentSource::Manual, by), stamp)?;
         let client = reload(tx, id)?;
         grant.audit(tx, "client.create", "client", Some(id), None, Some(&client))?;
         Ok(client)
@@ -259,6 +261,9 @@ pub fn update(session: &Session, key: &str, input: &ClientInput) -> Result<Clien
         if let Some(c) = &company {
             fields.company_id = Some(c.resolve(session, tx, stamp)?);
         }
+        let change =
+            consent::change(before.id, Some(&before.consent), &fields.consent, ConsentSource::Manual, Some(actor));
+        consent::note(tx, &change, stamp)?;
         db::client::update(tx, before.id, &fields, stamp)?;
         if let Some(s) = stage.filter(|s| s.as_str() != before.stage) {
             db::client::set_stage(tx, before.id, &before.stage, s.as_str(), actor, stamp)?;

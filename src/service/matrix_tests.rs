@@ -402,6 +402,7 @@ const CAMPAIGN_CASES: &[Case] = &[
     case!("suppression list", MAILERS, |s| ok(campaign::suppression::list(s, None, None))),
     case!("suppression add", MAILERS, |s| ok(campaign::suppression::add(s, "someone@example.com", "manual"))),
     case!("suppression remove", MAILERS, |s| ok(campaign::suppression::remove(s, "nobody@example.com"))),
+    case!("client privacy consent", STAFF, |s| ok(crate::service::consent::history(s, "kevin@startup.io"))),
     // An unsubscribe mail for the first row of the demo's sent campaign.
     case!("mail inbound", MANAGERS, |s| {
         let secret = campaign::token_secret(s.db())?;

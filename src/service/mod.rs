@@ -9,6 +9,7 @@ pub mod backup;
 pub mod campaign;
 pub mod client;
 pub mod company;
+pub mod consent;
 pub mod contract;
 pub mod dedupe;
 pub mod event;

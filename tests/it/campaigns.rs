@@ -495,7 +495,7 @@ fn returned_mail_from_real_mtas_is_recorded_against_its_recipient() {
         } else {
             raw = raw.replace(original, message_id.trim_matches(['<', '>']));
         }
-        w.sql().execute("UPDATE clients SET consent = 'granted' WHERE id = ?1", [client]).expect("consent");
+        w.run_as("admin", &["client", "update", &client.to_string(), "--consent", "granted"]).ok();
         let path = w.home().join(file);
         std::fs::write(&path, &raw).expect("write");
         let r = w.run_as("mia", &["mail", "inbound", path.to_str().expect("utf-8"), "--json"]).ok().json();
@@ -514,6 +514,14 @@ fn returned_mail_from_real_mtas_is_recorded_against_its_recipient() {
         let again = w.run_stdin_as("mia", &["mail", "inbound", "-", "--json"], &raw).ok().json();
         assert_eq!(again["repeated"].as_bool(), Some(true), "{file}");
     }
+    // The complaint is in Jacky's consent ledger, with its campaign.
+    let ledger = w.run_as("mia", &["client", "privacy", "consent", "jacky@loubouzin.grd", "--json"]).ok().json();
+    let complaint = ledger.as_array().and_then(|l| l.iter().find(|e| e["source"] == "complaint")).expect("entry");
+    assert_eq!(
+        (complaint["consent"].as_str(), complaint["previous"].as_str(), complaint["detail"].as_str()),
+        (Some("withdrawn"), Some("granted"), Some("campaign 1")),
+        "{ledger}"
+    );
     let stats = w.run_as("mark", &["campaign", "stats", "1", "--json"]).ok().json();
     assert_eq!(
         ["hard_bounces", "soft_bounces", "complaints", "unsubscribes"].map(|k| stats[k].as_i64()),

@@ -23,7 +23,10 @@ fn with_fields() -> World {
     let mut w = World::demo();
     w.sql()
         .execute_batch(
-            "UPDATE clients SET fields = '{}', consent = 'unknown'; DELETE FROM client_fields;
+            "INSERT INTO consent_ledger (client_id, consent, previous, source, detail, created_at)
+               SELECT id, 'unknown', consent, 'manual', 'test fixture', '2026-01-01T00:00:00Z'
+               FROM clients WHERE consent <> 'unknown';
+             UPDATE clients SET fields = '{}', consent = 'unknown'; DELETE FROM client_fields;
              DELETE FROM client_group_members; DELETE FROM client_groups; DELETE FROM client_segments;",
         )
         .expect("clear the demo population");

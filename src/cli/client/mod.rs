@@ -133,6 +133,20 @@ pub enum ClientCommand {
     /// Calls, meetings, e-mails… with a client
     #[command(subcommand)]
     Interaction(interaction::InteractionCommand),
+    /// Personal data (GDPR): the consent ledger
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Every change of the client's marketing consent, oldest first: source, user, what it was
+    /// about (JSON keys: id, client_id, consent, previous, source, detail, text_hash, actor,
+    /// created_at)
+    Consent {
+        /// The client (id or e-mail)
+        client: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -237,6 +251,11 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
         ClientCommand::Group(cmd) => group::run(ctx, &session, cmd),
         ClientCommand::Segment(cmd) => segment::run(ctx, &session, cmd),
         ClientCommand::Interaction(cmd) => interaction::run(ctx, &session, cmd),
+        ClientCommand::Privacy(PrivacyCommand::Consent { client }) => ctx.out.list(
+            &crate::service::consent::history(&session, &client)?,
+            &["created_at", "consent", "previous", "source", "actor", "detail"],
+            "No consent change is recorded for this client.",
+        ),
     }
 }
 

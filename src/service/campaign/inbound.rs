@@ -11,8 +11,10 @@ use crate::db::{self, Db};
 use crate::domain::Permission;
 use crate::domain::campaign::{self, SuppressionReason};
 use crate::domain::inbound::{self, Inbound, InboundReport, Kind};
+use crate::domain::profile::ConsentSource;
 use crate::domain::token::{self, Purpose};
 use crate::service::authz::Session;
+use crate::service::consent;
 use crate::{Error, Result};
 
 /// Soft bounces in a row (on the client's latest campaign messages) that suppress an address.
@@ -74,6 +76,15 @@ pub fn record(session: &Session, raw: &[u8]) -> Result<InboundReport> {
             )?;
         }
         if withdraw && let Some(client) = target.client_id {
+            let source =
+                if msg.kind == Kind::Complaint { ConsentSource::Complaint } else { ConsentSource::Unsubscribe };
+            let previous = db::inbound::consent_of(tx, client)?;
+            let detail = format!("campaign {}", target.campaign_id);
+            let change = consent::Change {
+                detail: Some(&detail),
+                ..consent::change(client, previous.as_deref(), "withdrawn", source, Some(session.actor().id))
+            };
+            crate::service::consent::note(tx, &change, now)?;
             report.consent_withdrawn = db::inbound::withdraw_consent(tx, client, now)?;
         }
         let after = serde_json::json!({

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use super::{Applied, Columns, OnDuplicate, Options, Record, Report, finish, roll_back, rows};
 use crate::db;
 use crate::domain::crm::Stage;
-use crate::domain::profile::{self, FieldDef, GroupKind};
+use crate::domain::profile::{self, ConsentSource, FieldDef, GroupKind};
 use crate::domain::{Permission, time, validate};
 use crate::service::authz::Session;
 use crate::service::client::{self, ClientInput, CompanyRef};
+use crate::service::consent;
 use crate::{Error, ErrorKind, Result};
 
 /// The client's own columns; custom field keys follow them.
@@ -227,6 +228,8 @@ fn apply_row(
         let fields = client::merge(session, base, &ClientInput { email: Some(email), ..input }, ctx.registry, ctx.now)?;
         client::check_mandatory(&fields, ctx.registry)?;
         let id = db::client::insert(tx, &fields, stage.unwrap_or(Stage::Lead).as_str(), actor, ctx.stamp)?;
+        let change = consent::change(id, None, &fields.consent, ConsentSource::Import, Some(actor));
+        consent::note(tx, &change, ctx.stamp)?;
         return Ok((Applied::Created, Some(id)));
     };
     match ctx.opts.on_duplicate {
@@ -255,6 +258,14 @@ fn apply_row(
                 return Err(cannot_assign());
             }
             if after != before {
+                let change = consent::change(
+                    existing.id,
+                    Some(&before.consent),
+                    &after.consent,
+                    ConsentSource::Import,
+                    Some(actor),
+                );
+                consent::note(tx, &change, ctx.stamp)?;
                 db::client::update(tx, existing.id, &after, ctx.stamp)?;
             }
             if let Some(s) = stage_changes {

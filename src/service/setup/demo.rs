@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{self, Tx};
 use crate::domain::crm::phone;
+use crate::domain::profile::ConsentSource;
 use crate::domain::time;
 use crate::{Error, Result};
 
@@ -324,6 +325,11 @@ fn population(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
         if let Some(b) = budget {
             f.profile.insert("budget".into(), (*b).into());
         }
+        let change = crate::service::consent::Change {
+            detail: Some("demo data"),
+            ..crate::service::consent::change(id, Some(&f.consent), consent, ConsentSource::Manual, None)
+        };
+        crate::service::consent::note(tx, &change, now)?;
         f.consent = (*consent).into();
         db::client::update(tx, id, &f, now)?;
     }
