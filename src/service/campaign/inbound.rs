@@ -9,11 +9,12 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{self, Db};
 use crate::domain::Permission;
+use crate::domain::audit::Outcome;
 use crate::domain::campaign::{self, SuppressionReason};
 use crate::domain::inbound::{self, Inbound, InboundReport, Kind};
 use crate::domain::profile::ConsentSource;
 use crate::domain::token::{self, Purpose};
-use crate::service::authz::Session;
+use crate::service::authz::{Actor, Session, audit_as, system_key};
 use crate::service::consent;
 use crate::{Error, Result};
 
@@ -34,68 +35,104 @@ pub fn record(session: &Session, raw: &[u8]) -> Result<InboundReport> {
         Some(id) if !id.is_empty() => format!("message-id:{id}"),
         _ => format!("sha256:{}", crate::secrets::hex(&Sha256::digest(raw))),
     };
+    let event =
+        Returned { kind: &msg.kind, status: msg.status.as_deref(), detail: msg.detail.as_deref(), source: &source };
+    grant.write(|tx| apply(tx, Some(session.actor()), &target, &event, Utc::now()))
+}
+
+/// `POST /u/TOKEN` of `rolo serve` (RFC 8058 one-click, or the page's button): the recipient
+/// holding a genuine unsubscribe token, and nobody else, unsubscribes that message's address.
+/// Repeating it changes nothing. A forged, altered or unknown token is "not found".
+pub fn unsubscribe_by_token(db: &Db, token: &str) -> Result<InboundReport> {
+    let target = unsubscribe_target(db, token)?;
+    let source = format!("one-click:{}", target.row);
+    let event = Returned { kind: &Kind::Unsubscribe, status: None, detail: Some("one-click"), source: &source };
+    db.write(&system_key(), |tx| apply(tx, None, &target, &event, Utc::now()))
+}
+
+/// The campaign message of a genuine unsubscribe token (`GET /u/TOKEN` shows it, changing
+/// nothing).
+pub fn unsubscribe_target(db: &Db, token: &str) -> Result<db::inbound::Target> {
+    let secret = super::token_secret(db)?;
+    token::verify(&secret, Purpose::Unsubscribe, token)
+        .filter(|row| *row > 0)
+        .map(|row| db::inbound::target(db, row))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| Error::new(crate::ErrorKind::NotFound, "no such link"))
+}
+
+/// A returned message or a recipient's action, about one campaign message.
+struct Returned<'a> {
+    kind: &'a Kind,
+    status: Option<&'a str>,
+    detail: Option<&'a str>,
+    /// Its identity: recorded once.
+    source: &'a str,
+}
+
+/// Records `event` once and applies its consequence, audited as `actor` (None: a recipient
+/// with a token).
+fn apply(
+    tx: &db::Tx,
+    actor: Option<&Actor>,
+    target: &db::inbound::Target,
+    event: &Returned,
+    now: chrono::DateTime<Utc>,
+) -> Result<InboundReport> {
+    let kind = event.kind;
     let hash = campaign::mailbox_hash(&target.email);
-    let now = Utc::now();
     let mut report = InboundReport {
-        kind: msg.kind.as_str().into(),
+        kind: kind.as_str().into(),
         campaign_id: target.campaign_id,
         recipient: target.email.clone(),
-        status: msg.status.clone(),
-        detail: msg.detail.clone(),
+        status: event.status.map(String::from),
+        detail: event.detail.map(String::from),
         repeated: false,
         suppressed: false,
         consent_withdrawn: false,
     };
-    grant.write(|tx| {
-        let event = db::inbound::Event {
-            kind: msg.kind.as_str(),
-            target: &target,
-            mailbox_hash: &hash,
-            status: msg.status.as_deref(),
-            detail: msg.detail.as_deref(),
-            source: &source,
+    let row = db::inbound::Event {
+        kind: kind.as_str(),
+        target,
+        mailbox_hash: &hash,
+        status: event.status,
+        detail: event.detail,
+        source: event.source,
+    };
+    if !db::inbound::record(tx, &row, now)? {
+        report.repeated = true;
+        return Ok(report);
+    }
+    let by = actor.map(|a| a.id);
+    let (reason, withdraw) = consequence(tx, kind, target)?;
+    if let Some(reason) = reason {
+        let why = match kind {
+            Kind::SoftBounce => format!("campaign {}: {SOFT_IN_A_ROW} soft bounces in a row", target.campaign_id),
+            _ => format!("campaign {}: {}", target.campaign_id, kind.as_str().replace('_', " ")),
         };
-        if !db::inbound::record(tx, &event, now)? {
-            report.repeated = true;
-            return Ok(());
-        }
-        let (reason, withdraw) = consequence(tx, &msg.kind, &target)?;
-        if let Some(reason) = reason {
-            let why = match msg.kind {
-                Kind::SoftBounce => format!("campaign {}: {SOFT_IN_A_ROW} soft bounces in a row", target.campaign_id),
-                _ => format!("campaign {}: {}", target.campaign_id, msg.kind.as_str().replace('_', " ")),
-            };
-            report.suppressed = db::campaign::suppress(
-                tx,
-                &hash,
-                Some(&target.email),
-                reason.as_str(),
-                &why,
-                Some(session.actor().id),
-                now,
-            )?;
-        }
-        if withdraw && let Some(client) = target.client_id {
-            let source =
-                if msg.kind == Kind::Complaint { ConsentSource::Complaint } else { ConsentSource::Unsubscribe };
-            let previous = db::inbound::consent_of(tx, client)?;
-            let detail = format!("campaign {}", target.campaign_id);
-            let change = consent::Change {
-                detail: Some(&detail),
-                ..consent::change(client, previous.as_deref(), "withdrawn", source, Some(session.actor().id))
-            };
-            crate::service::consent::note(tx, &change, now)?;
-            report.consent_withdrawn = db::inbound::withdraw_consent(tx, client, now)?;
-        }
-        let after = serde_json::json!({
-            "kind": msg.kind.as_str(),
-            "send_log_id": target.row,
-            "status": msg.status,
-            "suppressed": report.suppressed,
-            "consent_withdrawn": report.consent_withdrawn,
-        });
-        grant.audit(tx, "mail.inbound", "campaign", Some(target.campaign_id), None, Some(&after))
-    })?;
+        report.suppressed = db::campaign::suppress(tx, &hash, Some(&target.email), reason.as_str(), &why, by, now)?;
+    }
+    if withdraw && let Some(client) = target.client_id {
+        let source = if *kind == Kind::Complaint { ConsentSource::Complaint } else { ConsentSource::Unsubscribe };
+        let previous = db::inbound::consent_of(tx, client)?;
+        let detail = format!("campaign {}", target.campaign_id);
+        let change = consent::Change {
+            detail: Some(&detail),
+            ..consent::change(client, previous.as_deref(), "withdrawn", source, by)
+        };
+        consent::note(tx, &change, now)?;
+        report.consent_withdrawn = db::inbound::withdraw_consent(tx, client, now)?;
+    }
+    let after = serde_json::json!({
+        "kind": kind.as_str(),
+        "send_log_id": target.row,
+        "status": event.status,
+        "suppressed": report.suppressed,
+        "consent_withdrawn": report.consent_withdrawn,
+    });
+    let action = if actor.is_some() { "mail.inbound" } else { "mail.unsubscribe" };
+    audit_as(tx, actor, action, "campaign", Some(target.campaign_id), Outcome::Ok, None, None, Some(&after))?;
     Ok(report)
 }
 
@@ -283,5 +320,37 @@ mod tests {
             assert_eq!(e.kind(), kind, "{}", e.message());
         }
         assert_eq!(db.conn().query_row("SELECT count(*) FROM mail_events", [], |r| r.get::<_, i64>(0)).ok(), Some(0));
+    }
+
+    /// The one-click unsubscription of `rolo serve`: a genuine token unsubscribes once; forged,
+    /// altered, test-message (row 0) and unknown tokens are "not found" and change nothing.
+    #[test]
+    fn one_click_unsubscribes_only_with_a_genuine_token() {
+        let db = demo();
+        let (row, client) = kevin_row(&db);
+        let secret = super::super::token_secret(&db).expect("secret");
+        let good = token::sign(&secret, Purpose::Unsubscribe, row);
+        let mut altered = good.clone();
+        altered.replace_range(altered.len() - 1.., if good.ends_with('0') { "1" } else { "0" });
+        for bad in [
+            altered,
+            token::sign(&secret, Purpose::Bounce, row),
+            token::sign(&secret, Purpose::Unsubscribe, 0),
+            token::sign(&secret, Purpose::Unsubscribe, 999_999),
+            "".into(),
+            "../../etc/passwd".into(),
+        ] {
+            let e = unsubscribe_by_token(&db, &bad).expect_err(&bad);
+            assert_eq!(e.kind(), crate::ErrorKind::NotFound, "{bad}");
+        }
+        assert_eq!(state(&db, client).2, 0, "nothing recorded");
+        let r = unsubscribe_by_token(&db, &good).expect("unsubscribed");
+        assert!(r.suppressed && r.consent_withdrawn && !r.repeated, "{r:?}");
+        assert_eq!(state(&db, client), (Some("unsubscribed".into()), "withdrawn".into(), 1));
+        let ledger = db::consent::history(&db, client).expect("ledger");
+        let last = ledger.last().expect("entry");
+        assert_eq!((last.source.as_str(), last.actor.as_deref()), ("unsubscribe", None));
+        let again = unsubscribe_by_token(&db, &good).expect("again");
+        assert!(again.repeated && !again.suppressed, "{again:?}");
     }
 }
