@@ -20,6 +20,7 @@ pub mod domain;
 mod error;
 pub mod mail;
 pub mod secrets;
+pub mod serve;
 pub mod service;
 pub mod telemetry;
 

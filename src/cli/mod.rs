@@ -101,6 +101,13 @@ pub enum Command {
     /// Online backups, verification and restore
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// The HTTP side for campaign recipients: the unsubscribe page and RFC 8058 one-click
+    /// unsubscription at /u/TOKEN, and /healthz (stops cleanly on SIGTERM)
+    Serve {
+        /// Address and port to listen on (port 0 picks a free one, printed on stderr)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -308,6 +315,11 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::User(cmd) => user::run(ctx, cmd),
         Command::Audit(cmd) => audit::run(ctx, cmd),
         Command::Backup(cmd) => backup::run(ctx, cmd),
+        Command::Serve { listen } => {
+            // The schema is checked (and migrated) before the first request.
+            ctx.open_db()?;
+            crate::serve::run(&ctx.config.db_path, listen, |addr| eprintln!("rolo serve: listening on http://{addr}"))
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "rolo", &mut buf);

@@ -156,6 +156,11 @@ impl Db {
         &self.path
     }
 
+    /// Whether the database answers (`/healthz`).
+    pub fn ping(&self) -> Result<()> {
+        Ok(self.conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?)
+    }
+
     /// The database file, for another connection to it (None for an in-memory database).
     pub fn file_path(&self) -> Option<PathBuf> {
         (self.path.as_os_str() != ":memory:").then(|| self.path.clone())

@@ -11,6 +11,7 @@ mod import;
 mod misc;
 mod population;
 mod sentry;
+mod serve;
 mod sla;
 mod smtp;
 mod snapshots;

@@ -1,0 +1,151 @@
+//! `rolo serve` end to end: the real binary on a free port of 127.0.0.1, a real HTTP client
+//! (ureq), the real database file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(w: &World) -> Server {
+        let mut c = w.command();
+        c.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = c.spawn().expect("rolo serve");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let first = lines.next().expect("a first line").expect("utf-8");
+        let base = first.split("listening on http://").nth(1).expect("the address").trim().to_string();
+        let log = Arc::new(Mutex::new(vec![first]));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().expect("log").push(line);
+            }
+        });
+        Server { child, base, log }
+    }
+
+    /// SIGTERM; the exit code and what it logged.
+    fn stop(mut self) -> (Option<i32>, String) {
+        std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let status = self.child.wait().expect("wait");
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code(), self.log.lock().expect("log").join("\n"))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// (status, body) of a GET.
+fn get(url: &str, lang: &str) -> (u16, String) {
+    let mut r = agent().get(url).header("Accept-Language", lang).call().expect("GET");
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn post(url: &str, body: &str) -> u16 {
+    agent()
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body)
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+/// The unsubscribe token of Kevin's message in the demo's sent campaign.
+fn kevin_token(w: &World) -> String {
+    let c = w.sql();
+    let secret: String =
+        c.query_row("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0)).expect("secret");
+    let row: i64 = c
+        .query_row("SELECT id FROM send_log WHERE campaign_id = 1 AND email = 'kevin@startup.io'", [], |r| r.get(0))
+        .expect("row");
+    rolo::domain::token::sign(secret.as_bytes(), rolo::domain::token::Purpose::Unsubscribe, row)
+}
+
+#[test]
+fn one_click_unsubscribe_over_http() {
+    let mut w = World::demo();
+    w.token("mark");
+    let token = kevin_token(&w);
+    let server = Server::start(&w);
+    let base = format!("http://{}", server.base);
+    // A client that sends its headers byte by byte holds nobody up, and is cut off.
+    let mut slow = TcpStream::connect(&server.base).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("trickle");
+    let slow_started = Instant::now();
+
+    assert_eq!(get(&format!("{base}/healthz"), "en"), (200, "ok\n".to_string()));
+    let before = w.snapshot();
+    // GET shows the page and changes nothing (link scanners open every link).
+    let (status, page) = get(&format!("{base}/u/{token}"), "fr-FR,fr;q=0.9");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Se désabonner") && page.contains("k•••@startup.io") && page.contains("method=\"post\""),
+        "{page}"
+    );
+    assert!(!page.contains("kevin@startup.io"), "the page masks the address");
+    // Forged, altered and foreign tokens: 404, nothing recorded.
+    let altered = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { "1" } else { "0" });
+    for bad in [altered.as_str(), "1.00000000000000000000000000000000", "%2e%2e%2fetc", "x"] {
+        assert_eq!(get(&format!("{base}/u/{bad}"), "en").0, 404, "{bad}");
+        assert_eq!(post(&format!("{base}/u/{bad}"), "List-Unsubscribe=One-Click"), 404, "{bad}");
+    }
+    // A 10 MB body is refused (413) from its Content-Length, before it is read.
+    let mut raw = TcpStream::connect(&server.base).expect("connect");
+    let head = format!(
+        "POST /u/{token} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        10 * 1024 * 1024
+    );
+    raw.write_all(head.as_bytes()).expect("headers");
+    // The server may close before the body is all written: its answer is what counts.
+    let _ = raw.write_all(&vec![b'x'; 10 * 1024 * 1024]);
+    let mut answer = String::new();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let _ = raw.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(w.snapshot(), before, "GET, forged tokens and a refused body change nothing");
+
+    // RFC 8058 one-click: the POST a mailbox provider sends.
+    assert_eq!(post(&format!("{base}/u/{token}"), "List-Unsubscribe=One-Click"), 200);
+    assert_eq!(post(&format!("{base}/u/{token}"), "confirm=1"), 200, "a repeat is harmless");
+    let c = w.sql();
+    let reason: String =
+        c.query_row("SELECT reason FROM suppressions WHERE email = 'kevin@startup.io'", [], |r| r.get(0)).expect("s");
+    let consent: String =
+        c.query_row("SELECT consent FROM clients WHERE email = 'kevin@startup.io'", [], |r| r.get(0)).expect("c");
+    assert_eq!((reason.as_str(), consent.as_str()), ("unsubscribed", "withdrawn"));
+    let stats = w.run_as("mark", &["campaign", "stats", "1", "--json"]).ok().json();
+    assert_eq!(stats["unsubscribes"].as_i64(), Some(1), "recorded once: {stats}");
+    let ledger = w.run_as("mark", &["client", "privacy", "consent", "kevin@startup.io", "--json"]).ok().json();
+    let last = ledger.as_array().and_then(|l| l.last()).expect("an entry").clone();
+    assert_eq!((last["source"].as_str(), last["detail"].as_str()), (Some("unsubscribe"), Some("campaign 1")));
+
+    // The trickling client was cut off by the header timeout (10 s), not served.
+    slow.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    let held = slow_started.elapsed();
+    assert!(held < Duration::from_secs(14), "cut off after {held:?}");
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "{}", String::from_utf8_lossy(&answer));
+
+    // SIGTERM: exit 0; the access log names routes, never a token or an address.
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("POST /u/… 200") && log.contains("GET /healthz 200"), "{log}");
+    assert!(!log.contains(&token) && !log.contains("kevin"), "{log}");
+}
