@@ -154,6 +154,13 @@ pub fn media_list(r: &impl Read) -> Result<Vec<Media>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A media file of the library by its SHA-256 (never any other blob: ticket attachments share
+/// the blob store).
+pub fn media_by_sha(r: &impl Read, sha256: &str) -> Result<Option<Media>> {
+    let sql = [SELECT_MEDIA, " WHERE m.sha256 = ?1 ORDER BY m.id LIMIT 1"].concat();
+    Ok(r.conn().query_row(&sql, [sha256], media_row).optional()?)
+}
+
 pub fn media_find(r: &impl Read, name: &str) -> Result<Option<Media>> {
     let sql = [SELECT_MEDIA, " WHERE m.name = ?1"].concat();
     Ok(r.conn().query_row(&sql, [name.trim()], media_row).optional()?)

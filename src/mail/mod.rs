@@ -243,12 +243,17 @@ impl SmtpPool {
             let name = HeaderName::new_from_ascii(name.to_string()).map_err(|e| bad("bad header", &e))?;
             b = b.raw_header(HeaderValue::new(name, value.clone()));
         }
-        let mut related = MultiPart::related().singlepart(SinglePart::html(m.html.to_string()));
-        for part in m.inline {
-            let ct = part.mime.parse().map_err(|e| bad("bad media type", &e))?;
-            related = related.singlepart(Attachment::new_inline(part.cid.clone()).body(part.bytes.clone(), ct));
-        }
-        let body = MultiPart::alternative().singlepart(SinglePart::plain(m.text.to_string())).multipart(related);
+        let text = MultiPart::alternative().singlepart(SinglePart::plain(m.text.to_string()));
+        let body = if m.inline.is_empty() {
+            text.singlepart(SinglePart::html(m.html.to_string()))
+        } else {
+            let mut related = MultiPart::related().singlepart(SinglePart::html(m.html.to_string()));
+            for part in m.inline {
+                let ct = part.mime.parse().map_err(|e| bad("bad media type", &e))?;
+                related = related.singlepart(Attachment::new_inline(part.cid.clone()).body(part.bytes.clone(), ct));
+            }
+            text.multipart(related)
+        };
         let message = b.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
         let mut raw = message.formatted();
         if let Some(signer) = &self.signer {

@@ -1,5 +1,6 @@
 //! `rolo serve`: the HTTP side, for those who never use a terminal. Today it serves campaign
-//! recipients their unsubscribe page and RFC 8058 one-click unsubscription; every request calls
+//! recipients their unsubscribe page, RFC 8058 one-click unsubscription and the images of the
+//! media library; every request calls
 //! the same services as the CLI, off the async threads, through a pool of connections.
 //!
 //! Hardening: headers must arrive within [`HEADER_TIMEOUT`] (a client trickling them byte by
@@ -56,6 +57,7 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/m/{hash}", get(media))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(access_log_and_headers))
@@ -126,9 +128,11 @@ async fn access_log_and_headers(request: Request, next: Next) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (header::CACHE_CONTROL, "no-store"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     eprintln!("{method} {route} {} {} ms", response.status().as_u16(), started.elapsed().as_millis());
     response
@@ -175,6 +179,31 @@ async fn unsubscribe(
     let lang = pages::Lang::of(&headers);
     match blocking(move || inbound::unsubscribe_by_token(&*app.pool.get()?, &token)).await {
         Ok(r) => Html(pages::unsubscribed(lang, &r.recipient)).into_response(),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+/// `GET /m/SHA256`: an image of the library, cached for good (its name is its content). Raster
+/// images show inline; SVG, PDF and calendar files download (an SVG opened from our origin
+/// could carry script).
+async fn media(State(app): State<Arc<App>>, UrlPath(hash): UrlPath<String>, headers: HeaderMap) -> Response {
+    let lang = pages::Lang::of(&headers);
+    match blocking(move || crate::service::campaign::media::public_file(&*app.pool.get()?, &hash)).await {
+        Ok((m, bytes)) => {
+            let raster = ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&m.mime.as_str());
+            let disposition = if raster { "inline" } else { "attachment" };
+            let name: String = m.name.chars().filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c)).collect();
+            let mut r = bytes.into_response();
+            let h = r.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&m.mime) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+            r
+        }
         Err(e) => failure(lang, &e),
     }
 }

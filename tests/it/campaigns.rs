@@ -237,14 +237,11 @@ fn each_eligible_recipient_gets_one_rendered_message_with_the_list_headers() {
             && kevin.raw.contains("text/plain")
             && kevin.raw.contains("text/html")
     );
-    assert!(
-        kevin.raw.contains("multipart/related")
-            && kevin.raw.contains("image/png")
-            && kevin.raw.contains("Content-ID: <"),
-        "the layout's logo travels inline: {}",
-        kevin.raw
-    );
-    assert!(kevin.decoded.contains("src=\"cid:"), "{}", kevin.decoded);
+    // With a public URL, `rolo serve` serves the logo: the message links it.
+    let sha: String =
+        w.sql().query_row("SELECT sha256 FROM media WHERE name = 'logo.png'", [], |r| r.get(0)).expect("logo");
+    assert!(kevin.decoded.contains(&format!("src=\"https://crm.institut.example/m/{sha}\"")), "{}", kevin.decoded);
+    assert!(!kevin.raw.contains("multipart/related") && !kevin.raw.contains("Content-ID:"), "{}", kevin.raw);
     assert!(kevin.header("Message-ID").is_some_and(|m| m.ends_with("@institut.example>")), "{:?}", kevin.headers);
     let unsub = kevin.header("List-Unsubscribe").expect("List-Unsubscribe");
     assert!(unsub.contains("<mailto:unsubscribe+") && unsub.contains("<https://crm.institut.example/u/"), "{unsub}");
@@ -307,6 +304,16 @@ fn a_server_that_goes_away_defers_the_rest_and_resume_finishes_without_doubles()
     }
     let stats = w.run_as("mark", &["campaign", "stats", &id, "--json"]).ok().json();
     assert_eq!((stats["sent"].as_i64(), stats["unknown"].as_i64()), (Some(3), Some(0)), "{stats}");
+    // Without a public URL the layout's logo travels inline.
+    let kevin = &server.to("kevin@startup.io")[0];
+    assert!(
+        kevin.raw.contains("multipart/related")
+            && kevin.raw.contains("image/png")
+            && kevin.raw.contains("Content-ID: <"),
+        "the logo travels inline: {}",
+        kevin.raw
+    );
+    assert!(kevin.decoded.contains("src=\"cid:"), "{}", kevin.decoded);
 }
 
 #[test]

@@ -143,6 +143,30 @@ fn one_click_unsubscribe_over_http() {
     assert!(held < Duration::from_secs(14), "cut off after {held:?}");
     assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "{}", String::from_utf8_lossy(&answer));
 
+    // The media library's images, and nothing else of the blob store.
+    let logo: (String, Vec<u8>) = w
+        .sql()
+        .query_row("SELECT m.sha256, b.data FROM media m JOIN blobs b ON b.sha256 = m.sha256 LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("the demo logo");
+    let mut r = agent().get(&format!("{base}/m/{}", logo.0)).call().expect("GET");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/png"));
+    assert!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("immutable")));
+    assert_eq!(r.body_mut().read_to_vec().expect("bytes"), logo.1);
+    let secret = w.home().join("contract.pdf");
+    std::fs::write(&secret, b"%PDF-1.4 a private attachment").expect("write");
+    w.run_as("kate", &["ticket", "reply", "2", "--body", "Le contrat", "--attach", secret.to_str().expect("utf-8")])
+        .ok();
+    let attachment: String = w
+        .sql()
+        .query_row("SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM media)", [], |r| r.get(0))
+        .expect("the attachment's blob");
+    for hash in [attachment.as_str(), &"0".repeat(64), "..%2f..%2fetc%2fpasswd", "LOGO"] {
+        assert_eq!(get(&format!("{base}/m/{hash}"), "en").0, 404, "{hash}");
+    }
+
     // SIGTERM: exit 0; the access log names routes, never a token or an address.
     let (code, log) = server.stop();
     assert_eq!(code, Some(0), "{log}");

@@ -87,6 +87,20 @@ pub fn bytes(session: &Session, name: &str) -> Result<(Media, Vec<u8>)> {
     Ok((m, data))
 }
 
+/// `GET /m/SHA256` of `rolo serve`: a media file of the library, to anyone (campaign images
+/// are public). Only what the library holds: an attachment of a ticket shares the blob store
+/// and is "not found" here, as is anything that is not a SHA-256.
+pub fn public_file(db: &crate::db::Db, sha256: &str) -> Result<(Media, Vec<u8>)> {
+    let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let m = valid
+        .then(|| db::template::media_by_sha(db, sha256))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| Error::new(crate::ErrorKind::NotFound, "no such media"))?;
+    let data = db::ticket::blob(db, &m.sha256)?;
+    Ok((m, data))
+}
+
 pub fn remove(session: &Session, name: &str) -> Result<Media> {
     let grant = session.require(Permission::TemplateManage)?;
     let m = db::template::media_find(session.db(), name)?.ok_or_else(|| Error::not_found("media", name.trim()))?;

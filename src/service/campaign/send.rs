@@ -308,17 +308,22 @@ fn prepare<'a>(
 ) -> Result<Run<'a>> {
     let db = session.db();
     let library = library::library(db, version)?;
-    let inline = inline_parts(db, &library, version)?;
+    let public = opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
+    // With a public URL, `rolo serve` serves the images (`/m/SHA256`): messages link them.
+    let (media, inline) = match &public {
+        Some(base) => (library::public_media(db, base)?, HashMap::new()),
+        None => (library::inline_media(db)?, inline_parts(db, &library, version)?),
+    };
     Ok(Run {
         campaign: c,
         version,
         library,
         vars: library::variables(db)?,
-        media: library::inline_media(db)?,
+        media,
         inline,
         smtp: SmtpPool::connect(smtp, opts.workers as u32)?,
         domain: mail::domain_of(&c.from),
-        public: opts.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string()),
+        public,
         secret: super::token_secret(db)?,
         opts,
         actor: session.actor(),

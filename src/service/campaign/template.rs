@@ -178,6 +178,15 @@ pub(crate) fn inline_media(r: &impl Read) -> Result<MediaResolver> {
     Ok(Arc::new(move |name: &str| by_name.get(&name.to_lowercase()).map(|cid| format!("cid:{cid}"))))
 }
 
+/// `media("name")` as a link to `rolo serve` (`BASE/m/SHA256`) once `[serve] public_url` is
+/// set: campaigns then link images instead of attaching them.
+pub(crate) fn public_media(r: &impl Read, base: &str) -> Result<MediaResolver> {
+    let base = base.trim_end_matches('/').to_string();
+    let by_name: std::collections::HashMap<String, String> =
+        db::template::media_list(r)?.into_iter().map(|m| (m.name.to_lowercase(), m.sha256)).collect();
+    Ok(Arc::new(move |name: &str| by_name.get(&name.to_lowercase()).map(|sha| format!("{base}/m/{sha}"))))
+}
+
 /// What a template may know of a client: standard fields, public custom fields, company.
 pub(crate) fn client_context(r: &impl Read, c: &Client, vars: &Variables) -> Result<Context> {
     let (first, last) = template::split_name(&c.full_name);
