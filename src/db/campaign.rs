@@ -442,7 +442,20 @@ pub fn progress(r: &impl Read, id: i64) -> Result<Progress> {
             "hard_bounce" => p.hard_bounces = n,
             "soft_bounce" => p.soft_bounces = n,
             "complaint" => p.complaints = n,
-            _ => p.unsubscribes = n,
+            "unsubscribe" => p.unsubscribes = n,
+            _ => {}
+        }
+    }
+    // Opens: each recipient once (tracking `full`), each anonymous open (tracking `anonymous`).
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT machine, count(DISTINCT send_log_id) + count(*) - count(send_log_id)
+         FROM mail_events WHERE campaign_id = ?1 AND kind = 'open' GROUP BY machine",
+    )?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        match row? {
+            (false, n) => p.opens = n,
+            (true, n) => p.machine_opens = n,
         }
     }
     Ok(p)

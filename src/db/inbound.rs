@@ -61,6 +61,34 @@ pub fn record(tx: &Tx, e: &Event, now: DateTime<Utc>) -> Result<bool> {
     )? == 1)
 }
 
+/// An open of a campaign message: `row` names the recipient (tracking `full`), or nobody
+/// (`anonymous`).
+pub fn open(tx: &Tx, campaign_id: i64, row: Option<&Target>, machine: bool, now: DateTime<Utc>) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO mail_events (kind, send_log_id, campaign_id, client_id, machine, created_at)
+             VALUES ('open', ?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            row.map(|t| t.row),
+            campaign_id,
+            row.and_then(|t| t.client_id),
+            machine,
+            super::utc_text(now)
+        ])?;
+    Ok(())
+}
+
+/// When a send-log row's message was accepted by the SMTP server.
+pub fn sent_at(r: &impl Read, row: i64) -> Result<Option<String>> {
+    Ok(r.conn().query_row("SELECT sent_at FROM send_log WHERE id = ?1", [row], |r| r.get(0)).optional()?.flatten())
+}
+
+/// A campaign's tracking mode (`full`, `anonymous`, `off`), if it exists.
+pub fn tracking_of(r: &impl Read, campaign_id: i64) -> Result<Option<String>> {
+    Ok(r.conn().query_row("SELECT tracking FROM campaigns WHERE id = ?1", [campaign_id], |r| r.get(0)).optional()?)
+}
+
 /// Whether the client's last `n` campaign messages each came back as a soft bounce.
 pub fn soft_in_a_row(r: &impl Read, client_id: i64, n: usize) -> Result<bool> {
     let mut stmt = r.conn().prepare_cached(

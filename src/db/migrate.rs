@@ -15,6 +15,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_send_log_due", include_str!("../../migrations/0007_send_log_due.sql")),
     ("0008_mail_events", include_str!("../../migrations/0008_mail_events.sql")),
     ("0009_consent_ledger", include_str!("../../migrations/0009_consent_ledger.sql")),
+    ("0010_tracking", include_str!("../../migrations/0010_tracking.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -193,6 +193,13 @@ pub struct Progress {
     /// Unsubscribe mails (and, with `rolo serve`, one-click unsubscriptions).
     #[serde(default)]
     pub unsubscribes: i64,
+    /// Recipients who opened (a person, not a mail proxy or scanner), each counted once; in
+    /// the `anonymous` tracking mode, opens.
+    #[serde(default)]
+    pub opens: i64,
+    /// Opens made by machines (mail proxies, scanners, within seconds of delivery).
+    #[serde(default)]
+    pub machine_opens: i64,
 }
 
 /// A campaign with its audience counts, approval state and progress.

@@ -58,6 +58,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/m/{hash}", get(media))
+        .route("/o/{token}", get(open_pixel))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(access_log_and_headers))
@@ -204,6 +205,23 @@ async fn media(State(app): State<Arc<App>>, UrlPath(hash): UrlPath<String>, head
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
             r
         }
+        Err(e) => failure(lang, &e),
+    }
+}
+
+/// The smallest transparent GIF (1×1).
+const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
+
+/// `GET /o/TOKEN`: records an open (human or machine, by user agent and timing) and answers a
+/// 1×1 GIF; a forged token is 404.
+async fn open_pixel(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, headers: HeaderMap) -> Response {
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
+    let lang = pages::Lang::of(&headers);
+    let recorded =
+        blocking(move || crate::service::campaign::tracking::open_by_token(&*app.pool.get()?, &token, ua.as_deref()))
+            .await;
+    match recorded {
+        Ok(()) => ([(header::CONTENT_TYPE, "image/gif")], PIXEL).into_response(),
         Err(e) => failure(lang, &e),
     }
 }

@@ -116,7 +116,7 @@ use crate::smtp::{self, SmtpServer};
 /// group "Clients 2023" holding Kevin and Jacky (consent granted), John (no consent), John
 /// again under a tagged address (same mailbox), and Zoë (suppressed); campaign 1 written by
 /// mark, submitted. Returns the world, the server and the campaign's id.
-fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer, String)> {
+pub(crate) fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer, String)> {
     if !smtp::available() {
         return None;
     }

@@ -173,3 +173,42 @@ fn one_click_unsubscribe_over_http() {
     assert!(log.contains("POST /u/… 200") && log.contains("GET /healthz 200"), "{log}");
     assert!(!log.contains(&token) && !log.contains("kevin"), "{log}");
 }
+
+/// The pixel of a real campaign message, loaded from `rolo serve`: a load seconds after
+/// delivery is a machine's; later loads by a browser are one human open however many.
+#[test]
+fn the_pixel_of_a_sent_campaign_counts_opens() {
+    let Some((mut w, smtp, id)) = crate::campaigns::mailing(Some("https://crm.institut.example")) else { return };
+    w.run_as("mia", &["campaign", "approve", &id]).ok();
+    w.run_as("mark", &["campaign", "send", &id, "--yes"]).ok();
+    let kevin = &smtp.to("kevin@startup.io")[0];
+    let prefix = "https://crm.institut.example/o/";
+    let start = kevin.decoded.find(prefix).expect("a pixel") + prefix.len();
+    let token: String = kevin.decoded[start..].chars().take_while(|c| *c != '"').collect();
+    let server = Server::start(&w);
+    let base = format!("http://{}", server.base);
+    let browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15";
+    let load = |t: &str| {
+        let mut r = agent().get(&format!("{base}/o/{t}")).header("User-Agent", browser).call().expect("GET");
+        let gif = r.body_mut().read_to_vec().unwrap_or_default();
+        (r.status().as_u16(), gif.starts_with(b"GIF89a") && gif.len() == 43)
+    };
+    let stats = |w: &mut World| {
+        let s = w.run_as("mark", &["campaign", "stats", &id, "--json"]).ok().json();
+        (s["opens"].as_i64(), s["machine_opens"].as_i64())
+    };
+    assert_eq!(load(&token), (200, true));
+    assert_eq!(stats(&mut w), (Some(0), Some(1)), "seconds after delivery: a scanner");
+    // An hour later, the reader opens it twice.
+    w.sql()
+        .execute("UPDATE send_log SET sent_at = '2026-01-01T00:00:00Z' WHERE campaign_id = ?1", [&id])
+        .expect("an hour later");
+    assert_eq!(load(&token), (200, true));
+    assert_eq!(load(&token), (200, true));
+    assert_eq!(stats(&mut w), (Some(1), Some(1)));
+    let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { "1" } else { "0" });
+    assert_eq!(load(&forged).0, 404);
+    assert_eq!(stats(&mut w), (Some(1), Some(1)), "a forged token records nothing");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}

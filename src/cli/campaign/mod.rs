@@ -141,7 +141,7 @@ pub enum CampaignCommand {
         limit: Option<u32>,
     },
     /// Sent, failed, deferred and unknown so far; bounces, complaints and unsubscribes recorded
-    /// by `rolo mail inbound` (opens and clicks come with `rolo serve`)
+    /// by `rolo mail inbound`; opens (people, each once) and machine opens from `rolo serve`
     Stats {
         /// The campaign id
         id: i64,

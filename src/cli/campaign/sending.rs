@@ -62,6 +62,8 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CampaignCommand) -> Result<
                     "soft_bounces",
                     "complaints",
                     "unsubscribes",
+                    "opens",
+                    "machine_opens",
                 ],
             )
         }

@@ -8,6 +8,7 @@ pub mod oneoff;
 pub mod send;
 pub mod suppression;
 pub mod template;
+pub mod tracking;
 
 use crate::Result;
 use crate::db::Db;

@@ -563,15 +563,30 @@ fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Resul
     let inline = rendered.media.iter().filter_map(|n| run.inline.get(&n.to_lowercase())).collect();
     let mut rand = [0u8; 8];
     getrandom::fill(&mut rand).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    let mut html = rendered.html;
+    if let (Some(p), Some(t)) = (public, super::tracking::open_token(&run.secret, &c.tracking, c.id, row)) {
+        html = with_pixel(&html, &format!("{p}/o/{t}"));
+    }
     Ok(Composed {
         subject: rendered.subject,
-        html: rendered.html,
+        html,
         text: rendered.text,
         message_id: format!("<c{}.r{}.{}@{}>", c.id, row, crate::secrets::hex(&rand), run.domain),
         return_path: format!("bounce+{}@{}", token::sign(&run.secret, Purpose::Bounce, row), run.domain),
         headers,
         inline,
     })
+}
+
+/// The HTML with the open-tracking pixel at the end of its body.
+fn with_pixel(html: &str, url: &str) -> String {
+    let pixel = format!(
+        "<img src=\"{url}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;width:1px;height:1px;border:0\">"
+    );
+    match html.to_ascii_lowercase().rfind("</body>") {
+        Some(i) => format!("{}{pixel}{}", &html[..i], &html[i..]),
+        None => format!("{html}{pixel}"),
+    }
 }
 
 /// `rolo campaign test`: one rendered message to an address, outside the send log, with a

@@ -1,0 +1,155 @@
+//! Opens of campaign mail, for the pixel of `rolo serve` (`GET /o/TOKEN`). The token is
+//! signed; it names the send-log row (tracking `full`) or only the campaign (`anonymous`,
+//! the campaign id with [`ANONYMOUS`] set). A campaign whose tracking is now `off` records
+//! nothing. Opens made within [`MACHINE_WINDOW`] of delivery, or by a known mail proxy or
+//! scanner, count as machine opens: the statistics keep them apart.
+
+use chrono::Utc;
+
+use crate::db::{self, Db};
+use crate::domain::token::{self, Purpose};
+use crate::service::authz::system_key;
+use crate::{Error, ErrorKind, Result};
+
+/// Set in the id of an anonymous open token (above any send-log row id).
+pub const ANONYMOUS: i64 = 1 << 44;
+/// Seconds after delivery within which an open is a machine's (scanners fetch at once).
+pub const MACHINE_WINDOW: i64 = 10;
+
+/// User agents of mail proxies and link scanners (fetching images for the reader, not the reader).
+const MACHINES: &[&str] = &[
+    "googleimageproxy",
+    "yahoomailproxy",
+    "ymailproxy",
+    "outlook-ios",
+    "microsoft office",
+    "barracuda",
+    "proofpoint",
+    "mimecast",
+    "bot",
+    "crawler",
+    "curl",
+    "python",
+    "go-http-client",
+];
+
+/// The pixel's token for a message (`row`) of campaign `campaign` under its tracking mode; None
+/// when nothing is tracked (mode `off`, or a test message outside the log).
+pub fn open_token(secret: &[u8], tracking: &str, campaign: i64, row: i64) -> Option<String> {
+    match tracking {
+        "full" if row > 0 => Some(token::sign(secret, Purpose::Open, row)),
+        "anonymous" => Some(token::sign(secret, Purpose::Open, ANONYMOUS | campaign)),
+        _ => None,
+    }
+}
+
+/// Whether an open is a machine's.
+pub fn is_machine(user_agent: Option<&str>, seconds_after_delivery: Option<i64>) -> bool {
+    let ua = user_agent.unwrap_or("").to_ascii_lowercase();
+    ua.is_empty()
+        || MACHINES.iter().any(|m| ua.contains(m))
+        || seconds_after_delivery.is_some_and(|s| (0..MACHINE_WINDOW).contains(&s))
+}
+
+/// Records an open; a forged, altered or unknown token is "not found" and records nothing.
+pub fn open_by_token(db: &Db, token: &str, user_agent: Option<&str>) -> Result<()> {
+    let secret = super::token_secret(db)?;
+    let id = token::verify(&secret, Purpose::Open, token).filter(|id| *id > 0).ok_or_else(unknown)?;
+    let now = Utc::now();
+    if id & ANONYMOUS != 0 {
+        let campaign = id & !ANONYMOUS;
+        return match db::inbound::tracking_of(db, campaign)?.ok_or_else(unknown)?.as_str() {
+            "off" => Ok(()),
+            _ => db.write(&system_key(), |tx| db::inbound::open(tx, campaign, None, is_machine(user_agent, None), now)),
+        };
+    }
+    let target = db::inbound::target(db, id)?.ok_or_else(unknown)?;
+    if db::inbound::tracking_of(db, target.campaign_id)?.as_deref() != Some("full") {
+        return Ok(());
+    }
+    let after = db::inbound::sent_at(db, id)?
+        .and_then(|s| crate::domain::time::parse_stored(&s).ok())
+        .map(|at| (now - at).num_seconds());
+    let machine = is_machine(user_agent, after);
+    db.write(&system_key(), |tx| db::inbound::open(tx, target.campaign_id, Some(&target), machine, now))
+}
+
+fn unknown() -> Error {
+    Error::new(ErrorKind::NotFound, "no such message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Read;
+    use crate::service::testing::demo;
+
+    fn opens(db: &Db) -> (i64, i64) {
+        let p = db::campaign::progress(db, 1).expect("progress");
+        (p.opens, p.machine_opens)
+    }
+
+    #[test]
+    fn opens_are_counted_once_per_recipient_and_machines_apart() {
+        let template = demo();
+        let row = |db: &Db| -> i64 {
+            db.conn()
+                .query_row("SELECT id FROM send_log WHERE campaign_id = 1 AND email = 'kevin@startup.io'", [], |r| {
+                    r.get(0)
+                })
+                .expect("row")
+        };
+        const BROWSER: Option<&str> = Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15");
+        // (tracking mode, which token, user agents of the loads, expected (opens, machine opens))
+        type Case = (&'static str, fn(&[u8], i64) -> String, &'static [Option<&'static str>], (i64, i64));
+        let cases: [Case; 5] = [
+            ("full", |s, r| token::sign(s, Purpose::Open, r), &[BROWSER, BROWSER, BROWSER], (1, 0)),
+            (
+                "full",
+                |s, r| token::sign(s, Purpose::Open, r),
+                &[Some("Mozilla/5.0 (via ggpht.com GoogleImageProxy)")],
+                (0, 1),
+            ),
+            ("full", |s, r| token::sign(s, Purpose::Open, r), &[None], (0, 1)),
+            ("anonymous", |s, _| token::sign(s, Purpose::Open, ANONYMOUS | 1), &[BROWSER, BROWSER], (2, 0)),
+            ("off", |s, r| token::sign(s, Purpose::Open, r), &[BROWSER], (0, 0)),
+        ];
+        for (mode, make, loads, expected) in cases {
+            let db = template.copy_in_memory().expect("copy");
+            db.conn().execute("UPDATE campaigns SET tracking = ?1 WHERE id = 1", [mode]).expect("mode");
+            let t = make(&crate::service::campaign::token_secret(&db).expect("secret"), row(&db));
+            for ua in loads {
+                open_by_token(&db, &t, *ua).expect("an open");
+            }
+            assert_eq!(opens(&db), expected, "{mode} {loads:?}");
+        }
+    }
+
+    #[test]
+    fn forged_and_foreign_tokens_record_nothing() {
+        let db = demo();
+        let secret = crate::service::campaign::token_secret(&db).expect("secret");
+        let good = token::sign(&secret, Purpose::Open, 1);
+        let altered = format!("{}{}", &good[..good.len() - 1], if good.ends_with('0') { "1" } else { "0" });
+        for bad in [
+            altered,
+            token::sign(&secret, Purpose::Unsubscribe, 1),
+            token::sign(&secret, Purpose::Open, 0),
+            token::sign(&secret, Purpose::Open, 999_999),
+            token::sign(&secret, Purpose::Open, ANONYMOUS | 999),
+            "junk".into(),
+        ] {
+            let e = open_by_token(&db, &bad, Some("Mozilla/5.0")).expect_err(&bad);
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{bad}");
+        }
+        assert_eq!(opens(&db), (0, 0));
+    }
+
+    #[test]
+    fn the_first_seconds_after_delivery_belong_to_machines() {
+        assert!(is_machine(Some("Mozilla/5.0"), Some(2)));
+        assert!(!is_machine(Some("Mozilla/5.0"), Some(MACHINE_WINDOW)));
+        assert!(!is_machine(Some("Mozilla/5.0"), None));
+        assert!(is_machine(Some("Mozilla/5.0 (compatible; YahooMailProxy)"), Some(3600)));
+    }
+}
