@@ -37,7 +37,8 @@ const MACHINES: &[&str] = &[
 /// when nothing is tracked (mode `off`, or a test message outside the log).
 pub fn open_token(secret: &[u8], tracking: &str, campaign: i64, row: i64) -> Option<String> {
     match tracking {
-        "full" if row > 0 => Some(token::sign(secret, Purpose::Open, row)),
+        _ if row <= 0 => None,
+        "full" => Some(token::sign(secret, Purpose::Open, row)),
         "anonymous" => Some(token::sign(secret, Purpose::Open, ANONYMOUS | campaign)),
         _ => None,
     }
@@ -143,6 +144,19 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::NotFound, "{bad}");
         }
         assert_eq!(opens(&db), (0, 0));
+    }
+
+    /// Test messages (row 0, outside the log) and campaigns without tracking carry no pixel.
+    #[test]
+    fn which_messages_carry_a_pixel() {
+        let s = b"secret";
+        for (mode, row, some) in
+            [("full", 7, true), ("anonymous", 7, true), ("off", 7, false), ("full", 0, false), ("anonymous", 0, false)]
+        {
+            assert_eq!(open_token(s, mode, 3, row).is_some(), some, "{mode} {row}");
+        }
+        let anonymous = open_token(s, "anonymous", 3, 7).expect("a token");
+        assert_eq!(token::verify(s, Purpose::Open, &anonymous), Some(ANONYMOUS | 3), "names the campaign, not row 7");
     }
 
     #[test]
