@@ -434,7 +434,10 @@ pub fn progress(r: &impl Read, id: i64) -> Result<Progress> {
         }
     }
     let mut stmt =
-        r.conn().prepare_cached("SELECT kind, count(*) FROM mail_events WHERE campaign_id = ?1 GROUP BY kind")?;
+        // Messages, not reports: two DSNs about one message count once.
+        r.conn().prepare_cached(
+            "SELECT kind, count(DISTINCT send_log_id) FROM mail_events WHERE campaign_id = ?1 GROUP BY kind",
+        )?;
     let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (kind, n) = row?;

@@ -174,7 +174,7 @@ pub struct SendRow {
 }
 
 /// The send log counted by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub total: i64,
     pub queued: i64,
@@ -183,7 +183,7 @@ pub struct Progress {
     pub failed: i64,
     pub deferred: i64,
     pub unknown: i64,
-    /// Returned messages recorded by `rolo mail inbound`.
+    /// Messages that came back (`rolo mail inbound`), each counted once.
     #[serde(default)]
     pub hard_bounces: i64,
     #[serde(default)]
@@ -200,6 +200,28 @@ pub struct Progress {
     /// Opens made by machines (mail proxies, scanners, within seconds of delivery).
     #[serde(default)]
     pub machine_opens: i64,
+    /// Percentages of the messages sent (one decimal): people who opened, hard bounces,
+    /// complaints, unsubscriptions.
+    #[serde(default)]
+    pub open_rate: f64,
+    #[serde(default)]
+    pub bounce_rate: f64,
+    #[serde(default)]
+    pub complaint_rate: f64,
+    #[serde(default)]
+    pub unsubscribe_rate: f64,
+}
+
+impl Progress {
+    /// Fills the rates from the counts (0 before anything was sent).
+    pub fn with_rates(mut self) -> Progress {
+        let rate = |n: i64| if self.sent > 0 { (n as f64 * 1000.0 / self.sent as f64).round() / 10.0 } else { 0.0 };
+        self.open_rate = rate(self.opens);
+        self.bounce_rate = rate(self.hard_bounces);
+        self.complaint_rate = rate(self.complaints);
+        self.unsubscribe_rate = rate(self.unsubscribes);
+        self
+    }
 }
 
 /// A campaign with its audience counts, approval state and progress.
@@ -300,6 +322,15 @@ impl ContentParts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_percentages_of_what_was_sent() {
+        let p = Progress { sent: 3, opens: 1, hard_bounces: 2, complaints: 0, unsubscribes: 3, ..Default::default() };
+        let p = p.with_rates();
+        assert_eq!((p.open_rate, p.bounce_rate, p.complaint_rate, p.unsubscribe_rate), (33.3, 66.7, 0.0, 100.0));
+        let none = Progress { opens: 5, ..Default::default() }.with_rates();
+        assert_eq!(none.open_rate, 0.0, "nothing sent, no rate");
+    }
 
     #[test]
     fn mailboxes_compare_like_people_expect() {

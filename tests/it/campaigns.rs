@@ -535,6 +535,12 @@ fn returned_mail_from_real_mtas_is_recorded_against_its_recipient() {
         [Some(2), Some(1), Some(1), Some(0)],
         "{stats}"
     );
+    // Both messages of the demo's campaign hard-bounced; one drew a complaint.
+    assert_eq!(
+        ["bounce_rate", "complaint_rate", "unsubscribe_rate"].map(|k| stats[k].as_f64()),
+        [Some(100.0), Some(50.0), Some(0.0)],
+        "{stats}"
+    );
     // Garbage is exit 3, a genuine-looking bounce of someone else's mail exit 6; neither changes anything.
     w.token("mark");
     let before = w.snapshot();

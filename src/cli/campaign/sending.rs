@@ -64,6 +64,10 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CampaignCommand) -> Result<
                     "unsubscribes",
                     "opens",
                     "machine_opens",
+                    "open_rate",
+                    "bounce_rate",
+                    "complaint_rate",
+                    "unsubscribe_rate",
                 ],
             )
         }

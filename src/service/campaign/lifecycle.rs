@@ -36,7 +36,7 @@ pub fn show(session: &Session, id: i64) -> Result<CampaignDetail> {
     let c = get(session.db(), id)?;
     let content_hash = content_hash(session.db(), &c)?;
     let approval_valid = c.approval_hash.as_deref() == Some(content_hash.as_str());
-    let progress = db::campaign::progress(session.db(), id)?;
+    let progress = db::campaign::progress(session.db(), id)?.with_rates();
     Ok(CampaignDetail { campaign: c, content_hash, approval_valid, progress })
 }
 
