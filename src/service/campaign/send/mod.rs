@@ -15,16 +15,21 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 
-use super::lifecycle::{self, check_approval, get};
+use super::lifecycle::{check_approval, get};
 use super::template::{self as library, client_context, media_cid};
 use crate::db::{self, Db};
 use crate::domain::campaign::{Campaign, CampaignStatus, SendReport, SendRow, SendStatus, SuppressionReason};
-use crate::domain::template::{self, Library, MediaResolver, Parts, TemplateVersion, Variables};
-use crate::domain::token::{self, Purpose};
+use crate::domain::template::{self, Library, MediaResolver, TemplateVersion, Variables};
 use crate::domain::{Permission, campaign};
-use crate::mail::{self, CampaignMail, InlinePart, SendError, SmtpPool, SmtpSettings};
+use crate::mail::{self, InlinePart, SendError, SmtpPool, SmtpSettings};
 use crate::service::authz::{Actor, Session};
 use crate::{Error, Result};
+
+mod compose;
+mod freeze;
+
+use compose::{compose, compose_with};
+use freeze::freeze_audience;
 
 /// How a send runs.
 #[derive(Debug, Clone)]
@@ -192,63 +197,6 @@ pub fn send(
     let report = outcome?;
     release?;
     Ok(report)
-}
-
-/// Recipients handed from the audience reader to the writer at a time.
-const FREEZE_BATCH: usize = 2_000;
-
-/// Freezes the audience into the send log, in the transaction that starts the send. On a
-/// database file a second thread reads the audience (its own connection, the rules of
-/// `campaign audience`) while this one writes: 1,000,000 recipients take the longer of the
-/// two instead of their sum, and are never all in memory at once.
-fn freeze_audience(session: &Session, c: &Campaign, now: chrono::DateTime<Utc>) -> Result<usize> {
-    let grant = session.require(Permission::CampaignSend)?;
-    let id = c.id;
-    let start = |tx: &db::Tx| {
-        take_lease(tx, id, now)?;
-        db::campaign::mark_started(tx, id, now)
-    };
-    let finish = |tx: &db::Tx, n: usize| {
-        let recipients = serde_json::json!({ "recipients": n });
-        grant.audit(tx, "campaign.send", "campaign", Some(id), None, Some(&recipients)).map(|_| n)
-    };
-    let Some(path) = session.db().file_path() else {
-        // An in-memory database has no second connection: read, then write.
-        let mut rows = Vec::new();
-        lifecycle::each_recipient(session, c, |(client, _, email, mailbox)| rows.push((client, email, mailbox)))?;
-        return grant.write(|tx| {
-            start(tx)?;
-            finish(tx, db::campaign::freeze(tx, id, rows)?)
-        });
-    };
-    let actor = session.actor().clone();
-    std::thread::scope(|scope| {
-        let (batches, receive) = std::sync::mpsc::sync_channel::<Vec<(i64, String, String)>>(8);
-        let reader = scope.spawn(move || -> Result<()> {
-            let db = Db::open(&path)?;
-            let session = Session::new(&db, actor);
-            let mut batch = Vec::with_capacity(FREEZE_BATCH);
-            let mut writer_gone = false;
-            lifecycle::each_recipient(&session, c, |(client, _, email, mailbox)| {
-                batch.push((client, email, mailbox));
-                if batch.len() == FREEZE_BATCH && !writer_gone {
-                    writer_gone =
-                        batches.send(std::mem::replace(&mut batch, Vec::with_capacity(FREEZE_BATCH))).is_err();
-                }
-            })?;
-            // A writer that stopped has its own error; this one has nothing to add.
-            let _ = batches.send(batch);
-            Ok(())
-        });
-        // The receiver lives in the transaction: when it ends early the reader stops waiting.
-        grant.write(move |tx| {
-            start(tx)?;
-            let n = db::campaign::freeze(tx, id, receive.iter().flatten())?;
-            // Nothing is committed unless the whole audience was read.
-            reader.join().map_err(|_| Error::internal("the audience reader panicked"))??;
-            finish(tx, n)
-        })
-    })
 }
 
 /// Runs the workers until the log is done, the campaign is paused or cancelled, or the server
@@ -482,111 +430,6 @@ fn send_one(run: &Run, db: &Db, row: &SendRow) -> Outcome {
         }
     }
     o
-}
-
-/// A message ready to go; its inline media are the run's, shared by every recipient.
-struct Composed<'r> {
-    subject: String,
-    html: String,
-    text: String,
-    message_id: String,
-    return_path: String,
-    headers: Vec<(&'static str, String)>,
-    inline: Vec<&'r InlinePart>,
-}
-
-impl Composed<'_> {
-    /// The message as sent from campaign `c` to `to`, under `subject`.
-    fn mail<'m>(&'m self, c: &'m Campaign, to: &'m str, subject: &'m str) -> CampaignMail<'m> {
-        CampaignMail {
-            from: &c.from,
-            reply_to: c.reply_to.as_deref(),
-            to,
-            subject,
-            text: &self.text,
-            html: &self.html,
-            message_id: &self.message_id,
-            headers: &self.headers,
-            inline: &self.inline,
-            return_path: &self.return_path,
-        }
-    }
-}
-
-fn compose<'r>(run: &'r Run, db: &Db, row: &SendRow) -> Result<Composed<'r>> {
-    let client = match row.client_id {
-        Some(id) => db::client::get(db, id)?,
-        None => None,
-    }
-    .ok_or_else(|| Error::invalid("recipient", "the client was deleted after the audience was frozen"))?;
-    compose_with(run, client_context(db, &client, &run.vars)?, row.id)
-}
-
-/// A message for one recipient's context; `row` names its send-log row in the tokens (0 for
-/// a test message outside the log).
-fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Result<Composed<'r>> {
-    let c = run.campaign;
-    let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row);
-    let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
-    let public = &run.public;
-    ctx.unsubscribe_url = match public {
-        Some(p) => format!("{p}/u/{unsubscribe}"),
-        None => mailto.clone(),
-    };
-    ctx.view_online_url = public.as_ref().map(|p| format!("{p}/v/{unsubscribe}")).unwrap_or_default();
-    ctx.preferences_url = ctx.unsubscribe_url.clone();
-    ctx.campaign.insert("id".into(), c.id.into());
-    ctx.campaign.insert("name".into(), c.name.clone().into());
-    let v = run.version;
-    let rendered = template::render(
-        &run.library,
-        &Parts { name: &v.name, subject: &v.subject, text: v.text.as_deref() },
-        &run.vars,
-        &ctx,
-        run.media.clone(),
-    )?;
-    let mut headers = vec![(
-        "List-Unsubscribe",
-        match public {
-            Some(p) => format!("<{mailto}>, <{p}/u/{unsubscribe}>"),
-            None => format!("<{mailto}>"),
-        },
-    )];
-    if public.is_some() {
-        headers.push(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_string()));
-    }
-    // A phrase only when it stays plain ASCII: an encoded word may not sit in a quoted string.
-    let list_id = format!("<campaign-{}.{}>", c.id, run.domain);
-    let printable = c.name.chars().all(|ch| ch.is_ascii_graphic() || ch == ' ') && !c.name.contains(['"', '\\']);
-    headers.push(("List-Id", if printable { format!("\"{}\" {list_id}", c.name) } else { list_id }));
-    headers.push(("Precedence", "bulk".to_string()));
-    let inline = rendered.media.iter().filter_map(|n| run.inline.get(&n.to_lowercase())).collect();
-    let mut rand = [0u8; 8];
-    getrandom::fill(&mut rand).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    let mut html = rendered.html;
-    if let (Some(p), Some(t)) = (public, super::tracking::open_token(&run.secret, &c.tracking, c.id, row)) {
-        html = with_pixel(&html, &format!("{p}/o/{t}"));
-    }
-    Ok(Composed {
-        subject: rendered.subject,
-        html,
-        text: rendered.text,
-        message_id: format!("<c{}.r{}.{}@{}>", c.id, row, crate::secrets::hex(&rand), run.domain),
-        return_path: format!("bounce+{}@{}", token::sign(&run.secret, Purpose::Bounce, row), run.domain),
-        headers,
-        inline,
-    })
-}
-
-/// The HTML with the open-tracking pixel at the end of its body.
-fn with_pixel(html: &str, url: &str) -> String {
-    let pixel = format!(
-        "<img src=\"{url}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;width:1px;height:1px;border:0\">"
-    );
-    match html.to_ascii_lowercase().rfind("</body>") {
-        Some(i) => format!("{}{pixel}{}", &html[..i], &html[i..]),
-        None => format!("{html}{pixel}"),
-    }
 }
 
 /// `rolo campaign test`: one rendered message to an address, outside the send log, with a
