@@ -282,7 +282,7 @@ pub fn for_each_in_plan(r: &impl Read, plan: &Plan, mut f: impl FnMut(i64, &str,
 pub fn freeze(tx: &Tx, id: i64, rows: impl IntoIterator<Item = (i64, String, String)>) -> Result<usize> {
     // Rows come in client order, so the table and two of its indexes grow at their ends; the
     // (campaign, mailbox) index takes random inserts, which a larger cache keeps off the disk.
-    tx.conn().execute_batch("PRAGMA cache_size = -65536")?;
+    tx.page_cache(Some(64 * 1024))?;
     // FREEZE_ROWS rows a statement: one statement per row spent as long binding and resetting
     // as SQLite spent inserting.
     let many = freeze_sql(FREEZE_ROWS);
@@ -309,7 +309,7 @@ pub fn freeze(tx: &Tx, id: i64, rows: impl IntoIterator<Item = (i64, String, Str
     if !chunk.is_empty() {
         n += flush(&mut chunk)?;
     }
-    tx.conn().execute_batch("PRAGMA cache_size = -2000")?;
+    tx.page_cache(None)?;
     Ok(n)
 }
 

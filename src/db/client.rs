@@ -256,8 +256,7 @@ pub fn delete(tx: &Tx, id: i64) -> Result<()> {
 /// [`end_bulk`] indexes them in one statement. Returns the last client id before the load.
 pub fn begin_bulk(tx: &Tx) -> Result<i64> {
     tx.conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bulk_import', '1')", [])?;
-    // A bigger page cache for the load (this connection only; 16 MiB).
-    tx.conn().execute_batch("PRAGMA cache_size = -16384")?;
+    tx.page_cache(Some(16 * 1024))?;
     Ok(tx.conn().query_row("SELECT coalesce(max(id), 0) FROM clients", [], |r| r.get(0))?)
 }
 
@@ -268,7 +267,7 @@ pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
         [after],
     )?;
     tx.conn().execute("DELETE FROM meta WHERE key = 'bulk_import'", [])?;
-    tx.conn().execute_batch("PRAGMA cache_size = -2000")?;
+    tx.page_cache(None)?;
     Ok(())
 }
 

@@ -14,19 +14,26 @@ pub struct Target {
     pub client_id: Option<i64>,
     pub email: String,
     pub message_id: Option<String>,
+    /// When the SMTP server accepted it.
+    pub sent_at: Option<String>,
 }
 
 pub fn target(r: &impl Read, row: i64) -> Result<Option<Target>> {
     Ok(r.conn()
-        .query_row("SELECT id, campaign_id, client_id, email, message_id FROM send_log WHERE id = ?1", [row], |r| {
-            Ok(Target {
-                row: r.get(0)?,
-                campaign_id: r.get(1)?,
-                client_id: r.get(2)?,
-                email: r.get(3)?,
-                message_id: r.get(4)?,
-            })
-        })
+        .query_row(
+            "SELECT id, campaign_id, client_id, email, message_id, sent_at FROM send_log WHERE id = ?1",
+            [row],
+            |r| {
+                Ok(Target {
+                    row: r.get(0)?,
+                    campaign_id: r.get(1)?,
+                    client_id: r.get(2)?,
+                    email: r.get(3)?,
+                    message_id: r.get(4)?,
+                    sent_at: r.get(5)?,
+                })
+            },
+        )
         .optional()?)
 }
 
@@ -79,16 +86,6 @@ pub fn open(tx: &Tx, campaign_id: i64, row: Option<&Target>, machine: bool, now:
     Ok(())
 }
 
-/// When a send-log row's message was accepted by the SMTP server.
-pub fn sent_at(r: &impl Read, row: i64) -> Result<Option<String>> {
-    Ok(r.conn().query_row("SELECT sent_at FROM send_log WHERE id = ?1", [row], |r| r.get(0)).optional()?.flatten())
-}
-
-/// A campaign's tracking mode (`full`, `anonymous`, `off`), if it exists.
-pub fn tracking_of(r: &impl Read, campaign_id: i64) -> Result<Option<String>> {
-    Ok(r.conn().query_row("SELECT tracking FROM campaigns WHERE id = ?1", [campaign_id], |r| r.get(0)).optional()?)
-}
-
 /// Whether the client's last `n` campaign messages each came back as a soft bounce.
 pub fn soft_in_a_row(r: &impl Read, client_id: i64, n: usize) -> Result<bool> {
     let mut stmt = r.conn().prepare_cached(
@@ -98,11 +95,6 @@ pub fn soft_in_a_row(r: &impl Read, client_id: i64, n: usize) -> Result<bool> {
     let bounced: Vec<bool> =
         stmt.query_map(params![client_id, n as i64], |r| r.get(1))?.collect::<rusqlite::Result<_>>()?;
     Ok(bounced.len() == n && bounced.iter().all(|b| *b))
-}
-
-/// A client's consent now.
-pub fn consent_of(r: &impl Read, client_id: i64) -> Result<Option<String>> {
-    Ok(r.conn().query_row("SELECT consent FROM clients WHERE id = ?1", [client_id], |r| r.get(0)).optional()?)
 }
 
 /// Withdraws a client's marketing consent; false when it was already withdrawn.

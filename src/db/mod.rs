@@ -270,6 +270,13 @@ impl Tx<'_> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
+    /// A bigger page cache for a bulk write on this connection (`Some(KiB)`), or SQLite's
+    /// default again (`None`, 2 MB).
+    pub fn page_cache(&self, kib: Option<u32>) -> Result<()> {
+        let kib = kib.unwrap_or(2000);
+        Ok(self.conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))?)
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)

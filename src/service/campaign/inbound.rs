@@ -115,7 +115,7 @@ fn apply(
     }
     if withdraw && let Some(client) = target.client_id {
         let source = if *kind == Kind::Complaint { ConsentSource::Complaint } else { ConsentSource::Unsubscribe };
-        let previous = db::inbound::consent_of(tx, client)?;
+        let previous = Some(db::client::fields_of(tx, client)?.consent);
         let detail = format!("campaign {}", target.campaign_id);
         let change = consent::Change {
             detail: Some(&detail),

@@ -59,17 +59,19 @@ pub fn open_by_token(db: &Db, token: &str, user_agent: Option<&str>) -> Result<(
     let now = Utc::now();
     if id & ANONYMOUS != 0 {
         let campaign = id & !ANONYMOUS;
-        return match db::inbound::tracking_of(db, campaign)?.ok_or_else(unknown)?.as_str() {
+        return match db::campaign::get(db, campaign)?.ok_or_else(unknown)?.tracking.as_str() {
             "off" => Ok(()),
             _ => db.write(&system_key(), |tx| db::inbound::open(tx, campaign, None, is_machine(user_agent, None), now)),
         };
     }
     let target = db::inbound::target(db, id)?.ok_or_else(unknown)?;
-    if db::inbound::tracking_of(db, target.campaign_id)?.as_deref() != Some("full") {
+    if db::campaign::get(db, target.campaign_id)?.is_none_or(|c| c.tracking != "full") {
         return Ok(());
     }
-    let after = db::inbound::sent_at(db, id)?
-        .and_then(|s| crate::domain::time::parse_stored(&s).ok())
+    let after = target
+        .sent_at
+        .as_deref()
+        .and_then(|s| crate::domain::time::parse_stored(s).ok())
         .map(|at| (now - at).num_seconds());
     let machine = is_machine(user_agent, after);
     db.write(&system_key(), |tx| db::inbound::open(tx, target.campaign_id, Some(&target), machine, now))
