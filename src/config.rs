@@ -112,6 +112,20 @@ pub struct DkimSection {
 pub struct ServeSection {
     /// Where `rolo serve` answers for recipients (unsubscribe links, one-click header).
     pub public_url: Option<String>,
+    /// Seconds between two passes of the server's background delivery (default 5; 0: none).
+    pub work_every_seconds: Option<u64>,
+    /// Form posts per minute and address (default 10; 0: no limit).
+    pub form_rate_per_minute: Option<u32>,
+    /// Landing page and short link views per minute and address (default 120; 0: no limit).
+    pub page_rate_per_minute: Option<u32>,
+}
+
+/// How `rolo serve` runs, from `[serve]`.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    pub work_every: u64,
+    pub form_rate: u32,
+    pub page_rate: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +180,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub campaign_workers: usize,
     pub campaign_domain_rate: u32,
+    pub serve: Serve,
     pub env: Env,
 }
 
@@ -215,6 +230,11 @@ impl Config {
             token_dir: env.config_dir().join("sessions"),
             smtp,
             max_attachment_bytes: file.tickets.max_attachment_mb.unwrap_or(25).clamp(1, 1024) * 1024 * 1024,
+            serve: Serve {
+                work_every: file.serve.work_every_seconds.unwrap_or(5),
+                form_rate: file.serve.form_rate_per_minute.unwrap_or(10),
+                page_rate: file.serve.page_rate_per_minute.unwrap_or(120),
+            },
             public_url: file.serve.public_url.map(|u| u.trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
             campaign_workers: file.campaign.workers.unwrap_or(8).clamp(1, 64),
             campaign_domain_rate: file.campaign.domain_rate.unwrap_or(0),

@@ -101,13 +101,10 @@ pub enum Command {
     /// Online backups, verification and restore
     #[command(subcommand)]
     Backup(backup::BackupCommand),
-    /// The HTTP side for campaign recipients: the unsubscribe page and RFC 8058 one-click
-    /// unsubscription at /u/TOKEN, and /healthz (stops cleanly on SIGTERM)
-    Serve {
-        /// Address and port to listen on (port 0 picks a free one, printed on stderr)
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-    },
+    /// The HTTP side for campaign recipients (open pixel, click redirect, unsubscribe,
+    /// landing pages, short links, media) with the background delivery of the outbox and of
+    /// due campaigns; /healthz; stops cleanly on SIGTERM
+    Serve(ServeArgs),
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -315,10 +312,29 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::User(cmd) => user::run(ctx, cmd),
         Command::Audit(cmd) => audit::run(ctx, cmd),
         Command::Backup(cmd) => backup::run(ctx, cmd),
-        Command::Serve { listen } => {
+        Command::Serve(args) => {
             // The schema is checked (and migrated) before the first request.
             ctx.open_db()?;
-            crate::serve::run(&ctx.config.db_path, listen, |addr| eprintln!("rolo serve: listening on http://{addr}"))
+            let c = &ctx.config;
+            let public_url = args.public_url.map(|u| u.trim_end_matches('/').to_string()).or(c.public_url.clone());
+            let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+            let settings = crate::serve::Settings {
+                db_path: c.db_path.clone(),
+                listen: args.listen,
+                tls: args.tls_cert.zip(args.tls_key),
+                smtp: c.smtp.clone(),
+                campaign: crate::service::campaign::send::Options {
+                    workers: c.campaign_workers,
+                    domain_rate: c.campaign_domain_rate,
+                    public_url: public_url.clone(),
+                    ..Default::default()
+                },
+                public_url,
+                work_every: args.work_every.unwrap_or(c.serve.work_every),
+                form_rate: c.serve.form_rate,
+                page_rate: c.serve.page_rate,
+            };
+            crate::serve::run(settings, |addr| eprintln!("rolo serve: listening on {scheme}://{addr}"))
         }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -327,4 +343,23 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Debug(DebugCommand::Panic) => panic!("deliberate panic from `rolo debug panic`"),
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one, printed on stderr)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Where recipients reach this server, e.g. https://crm.example.com (default: [serve] public_url)
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Seconds between two passes of the background delivery (outbox, due campaigns); 0: none
+    #[arg(long, value_name = "SECONDS")]
+    work_every: Option<u64>,
 }

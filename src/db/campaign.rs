@@ -21,11 +21,13 @@ pub struct Settings {
     pub reply_to: Option<String>,
     pub tracking: String,
     pub rate: i64,
+    /// Whether its links recognise their recipient on a landing page.
+    pub autologin: bool,
 }
 
 const SELECT: &str = "SELECT c.id, c.name, t.name, c.template_version, c.from_addr, c.reply_to, c.tracking, c.rate,
         c.status, au.username, c.author_id, ap.username, c.approved_at, c.approval_hash, c.approval_comment,
-        c.scheduled_at, c.started_at, c.finished_at, c.created_at, c.updated_at, c.template_id
+        c.scheduled_at, c.started_at, c.finished_at, c.created_at, c.updated_at, c.template_id, c.autologin
     FROM campaigns c JOIN templates t ON t.id = c.template_id JOIN users au ON au.id = c.author_id
     LEFT JOIN users ap ON ap.id = c.approved_by";
 
@@ -38,6 +40,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
         from: r.get(4)?,
         reply_to: r.get(5)?,
         tracking: r.get(6)?,
+        autologin: r.get(21)?,
         rate: r.get(7)?,
         status: r.get(8)?,
         author: r.get(9)?,
@@ -91,9 +94,20 @@ pub fn insert(tx: &Tx, s: &Settings, author: i64, now: DateTime<Utc>) -> Result<
     let now = super::utc_text(now);
     tx.conn().execute(
         "INSERT INTO campaigns (name, template_id, template_version, from_addr, reply_to, tracking, rate, author_id,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![s.name, s.template_id, s.template_version, s.from, s.reply_to, s.tracking, s.rate, author, now],
+            created_at, updated_at, autologin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+        params![
+            s.name,
+            s.template_id,
+            s.template_version,
+            s.from,
+            s.reply_to,
+            s.tracking,
+            s.rate,
+            author,
+            now,
+            s.autologin
+        ],
     )?;
     Ok(tx.conn().last_insert_rowid())
 }
@@ -103,7 +117,7 @@ pub fn update(tx: &Tx, id: i64, s: &Settings, now: DateTime<Utc>) -> Result<()> 
     tx.conn().execute(
         "UPDATE campaigns SET name = ?2, template_id = ?3, template_version = ?4, from_addr = ?5, reply_to = ?6,
             tracking = ?7, rate = ?8, status = 'draft', approved_by = NULL, approved_at = NULL,
-            approval_hash = NULL, approval_comment = NULL, scheduled_at = NULL, updated_at = ?9
+            approval_hash = NULL, approval_comment = NULL, scheduled_at = NULL, updated_at = ?9, autologin = ?10
          WHERE id = ?1",
         params![
             id,
@@ -114,7 +128,8 @@ pub fn update(tx: &Tx, id: i64, s: &Settings, now: DateTime<Utc>) -> Result<()> 
             s.reply_to,
             s.tracking,
             s.rate,
-            super::utc_text(now)
+            super::utc_text(now),
+            s.autologin
         ],
     )?;
     Ok(())
@@ -122,7 +137,8 @@ pub fn update(tx: &Tx, id: i64, s: &Settings, now: DateTime<Utc>) -> Result<()> 
 
 pub fn settings(r: &impl Read, id: i64) -> Result<Settings> {
     Ok(r.conn().query_row(
-        "SELECT name, template_id, template_version, from_addr, reply_to, tracking, rate FROM campaigns WHERE id = ?1",
+        "SELECT name, template_id, template_version, from_addr, reply_to, tracking, rate, autologin
+         FROM campaigns WHERE id = ?1",
         [id],
         |r| {
             Ok(Settings {
@@ -133,6 +149,7 @@ pub fn settings(r: &impl Read, id: i64) -> Result<Settings> {
                 reply_to: r.get(4)?,
                 tracking: r.get(5)?,
                 rate: r.get(6)?,
+                autologin: r.get(7)?,
             })
         },
     )?)
@@ -449,16 +466,19 @@ pub fn progress(r: &impl Read, id: i64) -> Result<Progress> {
             _ => {}
         }
     }
-    // Opens: each recipient once (tracking `full`), each anonymous open (tracking `anonymous`).
+    // Opens and clicks: each recipient once (tracking `full`), each anonymous one (tracking
+    // `anonymous`).
     let mut stmt = r.conn().prepare_cached(
-        "SELECT machine, count(DISTINCT send_log_id) + count(*) - count(send_log_id)
-         FROM mail_events WHERE campaign_id = ?1 AND kind = 'open' GROUP BY machine",
+        "SELECT kind, machine, count(DISTINCT send_log_id) + count(*) - count(send_log_id)
+         FROM mail_events WHERE campaign_id = ?1 AND kind IN ('open', 'click') GROUP BY kind, machine",
     )?;
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?)))?;
     for row in rows {
         match row? {
-            (false, n) => p.opens = n,
-            (true, n) => p.machine_opens = n,
+            (k, false, n) if k == "open" => p.opens = n,
+            (k, true, n) if k == "open" => p.machine_opens = n,
+            (_, false, n) => p.clicks = n,
+            (_, true, n) => p.machine_clicks = n,
         }
     }
     Ok(p)

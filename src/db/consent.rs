@@ -59,3 +59,12 @@ pub fn history(r: &impl Read, client_id: i64) -> Result<Vec<ConsentEntry>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Sets a client's consent (the ledger entry comes first: a trigger checks it).
+pub fn set(tx: &Tx, client_id: i64, consent: &str, now: DateTime<Utc>) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE clients SET consent = ?2, updated_at = ?3 WHERE id = ?1",
+        params![client_id, consent, super::utc_text(now)],
+    )?;
+    Ok(())
+}

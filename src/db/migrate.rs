@@ -16,6 +16,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_mail_events", include_str!("../../migrations/0008_mail_events.sql")),
     ("0009_consent_ledger", include_str!("../../migrations/0009_consent_ledger.sql")),
     ("0010_tracking", include_str!("../../migrations/0010_tracking.sql")),
+    ("0011_links_and_pages", include_str!("../../migrations/0011_links_and_pages.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -12,8 +12,10 @@ pub mod contract;
 pub mod event;
 pub mod inbound;
 pub mod interaction;
+pub mod links;
 mod migrate;
 pub mod outbox;
+pub mod pages;
 #[cfg(test)]
 mod plans;
 pub mod pool;

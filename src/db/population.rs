@@ -344,6 +344,16 @@ fn cmp_fragment(op: Op) -> &'static str {
     }
 }
 
+/// Engagement of a client with campaign mail (people, not machines), through the indexes on
+/// `mail_events(client_id)` and `send_log(client_id)`.
+const LAST_OPEN: &str =
+    "(SELECT max(e.created_at) FROM mail_events e WHERE e.client_id = c.id AND e.kind = 'open' AND e.machine = 0)";
+const LAST_CLICK: &str =
+    "(SELECT max(e.created_at) FROM mail_events e WHERE e.client_id = c.id AND e.kind = 'click' AND e.machine = 0)";
+const SENDS_SINCE_ENGAGEMENT: &str = "(SELECT count(*) FROM send_log s WHERE s.client_id = c.id AND s.status = 'sent'
+    AND s.sent_at > coalesce((SELECT max(e.created_at) FROM mail_events e
+        WHERE e.client_id = c.id AND e.kind IN ('open', 'click') AND e.machine = 0), ''))";
+
 /// Each test is true or false, never NULL, so that `NOT` means "everyone else" (`x IS NOT
 /// NULL AND …` rather than `coalesce(…)`, which would hide the column from its index).
 fn push_test(q: &mut Query, col: &Column, check: &Check) {
@@ -356,6 +366,9 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
         Column::Created => Some("c.created_at"),
         Column::FirstContact => Some("c.first_contact_at"),
         Column::LastContact => Some("c.last_contact_at"),
+        Column::LastOpen => Some(LAST_OPEN),
+        Column::LastClick => Some(LAST_CLICK),
+        Column::SendsSinceEngagement => Some(SENDS_SINCE_ENGAGEMENT),
         _ => None,
     };
     match (col, check) {

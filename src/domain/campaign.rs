@@ -100,6 +100,8 @@ pub struct Campaign {
     pub from: String,
     pub reply_to: Option<String>,
     pub tracking: String,
+    /// Whether its links recognise their recipient on a landing page (pre-filled forms).
+    pub autologin: bool,
     /// Messages per second (0: as fast as the server takes them).
     pub rate: i64,
     pub status: String,
@@ -131,6 +133,8 @@ pub struct CampaignInput {
     pub from: Option<String>,
     pub reply_to: Option<String>,
     pub tracking: Option<String>,
+    /// `on` or `off`: links recognise their recipient on a landing page.
+    pub autologin: Option<String>,
     /// `N/s` or `N`.
     pub rate: Option<String>,
 }
@@ -200,10 +204,18 @@ pub struct Progress {
     /// Opens made by machines (mail proxies, scanners, within seconds of delivery).
     #[serde(default)]
     pub machine_opens: i64,
+    /// Recipients who clicked a link (people; each once; in the `anonymous` mode, clicks).
+    #[serde(default)]
+    pub clicks: i64,
+    /// Clicks made by link scanners and mail proxies.
+    #[serde(default)]
+    pub machine_clicks: i64,
     /// Percentages of the messages sent (one decimal): people who opened, hard bounces,
     /// complaints, unsubscriptions.
     #[serde(default)]
     pub open_rate: f64,
+    #[serde(default)]
+    pub click_rate: f64,
     #[serde(default)]
     pub bounce_rate: f64,
     #[serde(default)]
@@ -217,11 +229,42 @@ impl Progress {
     pub fn with_rates(mut self) -> Progress {
         let rate = |n: i64| if self.sent > 0 { (n as f64 * 1000.0 / self.sent as f64).round() / 10.0 } else { 0.0 };
         self.open_rate = rate(self.opens);
+        self.click_rate = rate(self.clicks);
         self.bounce_rate = rate(self.hard_bounces);
         self.complaint_rate = rate(self.complaints);
         self.unsubscribe_rate = rate(self.unsubscribes);
         self
     }
+}
+
+/// Clicks on one link of a campaign's messages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LinkClicks {
+    pub url: String,
+    /// Clicks by people.
+    pub clicks: i64,
+    /// Recipients who clicked (each once; in the `anonymous` mode, clicks).
+    pub unique: i64,
+    /// Clicks by link scanners and mail proxies.
+    pub machine: i64,
+}
+
+/// Opens and clicks by people in one hour (`2026-12-01T14`) or day (`2026-12-01`), UTC.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Bucket {
+    pub period: String,
+    pub opens: i64,
+    pub clicks: i64,
+}
+
+/// `rolo campaign stats`: the counts and rates, clicks per link, and engagement over time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignStats {
+    pub campaign_id: i64,
+    #[serde(flatten)]
+    pub progress: Progress,
+    pub links: Vec<LinkClicks>,
+    pub timeline: Vec<Bucket>,
 }
 
 /// A campaign with its audience counts, approval state and progress.

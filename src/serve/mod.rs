@@ -1,95 +1,198 @@
-//! `rolo serve`: the HTTP side, for those who never use a terminal. Today it serves campaign
-//! recipients their unsubscribe page, RFC 8058 one-click unsubscription and the images of the
-//! media library; every request calls
-//! the same services as the CLI, off the async threads, through a pool of connections.
+//! `rolo serve`: the HTTP side, for those who never use a terminal. It serves campaign
+//! recipients (open pixel, click redirect, unsubscribe page and RFC 8058 one-click, the media
+//! library's images, landing pages, short links) and runs the background work a server owes
+//! (the outbox, due campaigns). Every request calls the same services as the CLI, off the async
+//! threads, through a pool of connections.
 //!
 //! Hardening: headers must arrive within [`HEADER_TIMEOUT`] (a client trickling them byte by
 //! byte is cut off, and costs one idle task meanwhile), bodies over [`BODY_LIMIT`] are 413,
-//! every answer carries security headers and no cache, and the access log on stderr names no
-//! token and no person. SIGTERM or Ctrl-C stops accepting, lets requests in flight finish
-//! (at most [`DRAIN`]), and exits 0.
+//! forms and pages are rate-limited per address (429 with `Retry-After`), every answer carries
+//! security headers and no cache, and the access log on stderr names no token and no person.
+//! HTTPS is built in (`--tls-cert`, `--tls-key`) or left to a reverse proxy (`--public-url`).
+//! SIGTERM or Ctrl-C stops accepting, lets requests in flight finish (at most [`DRAIN`]), stops
+//! the background work between two messages, and exits 0.
 
-use std::net::SocketAddr;
-use std::path::Path;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
 
 use crate::db::pool::Pool;
-use crate::service::campaign::inbound;
+use crate::mail::SmtpSettings;
+use crate::service::campaign::send;
 use crate::{Error, ErrorKind, Result};
 
+mod landing;
+mod limits;
 mod pages;
+mod recipients;
+mod workers;
 
 /// Request bodies beyond this are refused (413): nothing here takes more than a form.
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// A request's headers must be complete within this.
+/// A request's headers must be complete within this (and a TLS handshake too).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long requests in flight may finish after SIGTERM.
 pub const DRAIN: Duration = Duration::from_secs(20);
 
+/// How a server runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db_path: PathBuf,
+    pub listen: SocketAddr,
+    /// Where recipients reach this server (`https://crm.example.com`), without a trailing slash.
+    pub public_url: Option<String>,
+    /// PEM certificate chain and private key: HTTPS built in.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub smtp: SmtpSettings,
+    /// How campaigns are sent by the background worker.
+    pub campaign: send::Options,
+    /// Seconds between two passes of the background worker (0: no background work).
+    pub work_every: u64,
+    /// Form posts (sign-ups, unsubscriptions, confirmations) per minute and address.
+    pub form_rate: u32,
+    /// Page views (landing pages, short links) per minute and address.
+    pub page_rate: u32,
+}
+
 /// What every handler shares.
 struct App {
     pool: Arc<Pool>,
+    settings: Settings,
+    forms: limits::PerAddress,
+    pages: limits::PerAddress,
+}
+
+impl App {
+    fn public_url(&self) -> Option<&str> {
+        self.settings.public_url.as_deref()
+    }
 }
 
 /// Runs the server until SIGTERM or Ctrl-C. `ready` is told the bound address (port 0 picks one).
-pub fn run(db_path: &Path, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<()> {
-    let pool = Pool::open(db_path, 16)?;
+pub fn run(settings: Settings, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let tls = settings.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
+    let pool = Pool::open(&settings.db_path, 16)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the server runtime: {e}")))?;
-    runtime.block_on(serve(Arc::new(App { pool }), listen, ready))
+    let halt = Arc::new(AtomicBool::new(false));
+    let background = workers::start(&settings, halt.clone())?;
+    let app = Arc::new(App {
+        pool,
+        forms: limits::PerAddress::new(settings.form_rate),
+        pages: limits::PerAddress::new(settings.page_rate),
+        settings,
+    });
+    let served = runtime.block_on(serve(app, tls, ready, &halt));
+    halt.store(true, Ordering::SeqCst);
+    if let Some(b) = background {
+        eprintln!("rolo serve: waiting for the background work to stop");
+        let _ = b.join();
+    }
+    served
 }
 
 fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
-        .route("/m/{hash}", get(media))
-        .route("/o/{token}", get(open_pixel))
+        .merge(recipients::routes())
+        .merge(landing::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(access_log_and_headers))
         .with_state(app)
 }
 
-async fn serve(app: Arc<App>, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+/// The certificate and key of `--tls-cert`/`--tls-key`, read before the port is opened.
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        Error::usage(format!("cannot read the TLS {what} {}: {e}", path.display()))
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("certificate", cert, &e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad("certificate", cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad("certificate", cert, &"no certificate in the file"));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("key", key, &e))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::internal(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| Error::usage(format!("the TLS certificate and key do not go together: {e}")))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn serve(
+    app: Arc<App>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    ready: impl FnOnce(SocketAddr),
+    halt: &AtomicBool,
+) -> Result<()> {
+    let listen = app.settings.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Error::usage(format!("cannot listen on {listen}: {e}")))?;
     ready(listener.local_addr()?);
-    let service = TowerToHyperService::new(router(app));
+    let routes = router(app);
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                let routes = routes.clone();
+                // Each request learns the peer's address (rate limits), then goes to the router.
+                let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    routes.clone().oneshot(req.map(axum::body::Body::new))
+                });
                 let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone()).into_owned();
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = watched.await;
-                });
+                match &tls {
+                    None => {
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                        let watched = graceful.watch(conn);
+                        tokio::spawn(async move { let _ = watched.await; });
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let Ok(Ok(stream)) = tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await else {
+                                return;
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                            let _ = watcher.watch(conn).await;
+                        });
+                    }
+                }
             }
             _ = &mut stop => break,
         }
     }
     drop(listener);
+    // The background work stops between two messages while requests finish.
+    halt.store(true, Ordering::SeqCst);
     eprintln!("rolo serve: stopping; waiting for requests in flight");
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         eprintln!("rolo serve: requests still running after {} s were cut off", DRAIN.as_secs());
@@ -124,7 +227,7 @@ async fn access_log_and_headers(request: Request, next: Next) -> Response {
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -156,85 +259,48 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// `GET /u/TOKEN`: the page and its button; a GET changes nothing (link scanners open links).
-async fn unsubscribe_page(
-    State(app): State<Arc<App>>,
-    UrlPath(token): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = pages::Lang::of(&headers);
-    let target = blocking(move || inbound::unsubscribe_target(&*app.pool.get()?, &token)).await;
-    match target {
-        Ok(t) => Html(pages::unsubscribe_form(lang, &t.email)).into_response(),
-        Err(e) => failure(lang, &e),
+/// The address a request comes from: the peer, or, when the peer is this machine (a reverse
+/// proxy), the first address of `X-Forwarded-For`.
+fn client_ip(request_peer: &ConnectInfo<SocketAddr>, headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let peer = request_peer.0.ip();
+    if peer.is_loopback()
+        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next().and_then(|a| a.trim().parse().ok())
+    {
+        return Some(first);
     }
+    Some(peer)
 }
 
-/// `POST /u/TOKEN`: RFC 8058's `List-Unsubscribe=One-Click`, or the page's button.
-async fn unsubscribe(
-    State(app): State<Arc<App>>,
-    UrlPath(token): UrlPath<String>,
-    headers: HeaderMap,
-    _body: Bytes,
-) -> Response {
-    let lang = pages::Lang::of(&headers);
-    match blocking(move || inbound::unsubscribe_by_token(&*app.pool.get()?, &token)).await {
-        Ok(r) => Html(pages::unsubscribed(lang, &r.recipient)).into_response(),
-        Err(e) => failure(lang, &e),
-    }
-}
-
-/// `GET /m/SHA256`: an image of the library, cached for good (its name is its content). Raster
-/// images show inline; SVG, PDF and calendar files download (an SVG opened from our origin
-/// could carry script).
-async fn media(State(app): State<Arc<App>>, UrlPath(hash): UrlPath<String>, headers: HeaderMap) -> Response {
-    let lang = pages::Lang::of(&headers);
-    match blocking(move || crate::service::campaign::media::public_file(&*app.pool.get()?, &hash)).await {
-        Ok((m, bytes)) => {
-            let raster = ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&m.mime.as_str());
-            let disposition = if raster { "inline" } else { "attachment" };
-            let name: String = m.name.chars().filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c)).collect();
-            let mut r = bytes.into_response();
-            let h = r.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&m.mime) {
-                h.insert(header::CONTENT_TYPE, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
-            r
+/// A 302 to `url`, its non-ASCII bytes percent-encoded (a header is ASCII).
+fn redirect(url: &str) -> Response {
+    let mut encoded = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic() {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
         }
-        Err(e) => failure(lang, &e),
+    }
+    match HeaderValue::from_str(&encoded) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// The smallest transparent GIF (1×1).
-const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
-
-/// `GET /o/TOKEN`: records an open (human or machine, by user agent and timing) and answers a
-/// 1×1 GIF; a forged token is 404.
-async fn open_pixel(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, headers: HeaderMap) -> Response {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
-    let lang = pages::Lang::of(&headers);
-    let recorded =
-        blocking(move || crate::service::campaign::tracking::open_by_token(&*app.pool.get()?, &token, ua.as_deref()))
-            .await;
-    match recorded {
-        Ok(()) => ([(header::CONTENT_TYPE, "image/gif")], PIXEL).into_response(),
-        Err(e) => failure(lang, &e),
-    }
-}
-
-async fn not_found(headers: HeaderMap) -> Response {
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
     (StatusCode::NOT_FOUND, Html(pages::not_found(pages::Lang::of(&headers)))).into_response()
 }
 
-/// A service error as a page: "not found" for unknown or forged tokens, 500 otherwise (logged
-/// without the request's data).
+/// A service error as a page: 404 for unknown or forged tokens, 403 for a refused form, 400
+/// for a value that does not pass, 500 otherwise (logged without the request's data).
 fn failure(lang: pages::Lang, e: &Error) -> Response {
     match e.kind() {
         ErrorKind::NotFound => (StatusCode::NOT_FOUND, Html(pages::not_found(lang))).into_response(),
+        ErrorKind::Denied => (StatusCode::FORBIDDEN, Html(pages::problem(lang, e.message()))).into_response(),
+        ErrorKind::Invalid | ErrorKind::Usage | ErrorKind::Conflict => {
+            (StatusCode::BAD_REQUEST, Html(pages::problem(lang, e.message()))).into_response()
+        }
         _ => {
             eprintln!("rolo serve: internal error: {}", e.message());
             (StatusCode::INTERNAL_SERVER_ERROR, Html(pages::internal(lang))).into_response()
@@ -254,5 +320,11 @@ mod tests {
         assert_eq!(super::route_of("/u/1f.0123456789abcdef"), "/u/…");
         assert_eq!(super::route_of("/healthz"), "/healthz");
         assert_eq!(super::route_of("/"), "/");
+    }
+
+    #[test]
+    fn redirects_encode_what_a_header_cannot_hold() {
+        let r = super::redirect("https://x.example/café?q=a b");
+        assert_eq!(r.headers()["location"], "https://x.example/caf%C3%A9?q=a%20b");
     }
 }

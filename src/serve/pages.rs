@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, header};
 
+use crate::domain::page::PublicPage;
 use crate::mail::html_escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,133 @@ pub fn unsubscribed(lang: Lang, email: &str) -> String {
     match lang {
         Lang::Fr => page(lang, "Désabonnement confirmé", &format!("<p>{who} ne recevra plus nos e-mails.</p>")),
         Lang::En => page(lang, "You are unsubscribed", &format!("<p>{who} will not receive our e-mails any more.</p>")),
+    }
+}
+
+pub fn too_many(lang: Lang) -> String {
+    match lang {
+        Lang::Fr => {
+            page(lang, "Trop de demandes", "<p>Trop de demandes depuis votre adresse ; réessayez dans une minute.</p>")
+        }
+        Lang::En => {
+            page(lang, "Too many requests", "<p>Too many requests from your address; try again in a minute.</p>")
+        }
+    }
+}
+
+/// A request refused for a reason the visitor can act on (the message names it).
+pub fn problem(lang: Lang, message: &str) -> String {
+    let back = match lang {
+        Lang::Fr => "Revenez à la page précédente pour corriger.",
+        Lang::En => "Go back to the previous page to correct it.",
+    };
+    let title = match lang {
+        Lang::Fr => "Impossible d’enregistrer",
+        Lang::En => "This could not be saved",
+    };
+    page(lang, title, &format!("<p>{}</p><p>{back}</p>", html_escape(message)))
+}
+
+/// A landing page: its template, then the sign-up form (at `<!-- rolo:form -->` when the
+/// template places it, else at the end of its body).
+pub fn landing(lang: Lang, p: &PublicPage) -> String {
+    let (agree, send, required) = match lang {
+        Lang::Fr => ("J’accepte :", "Envoyer", "obligatoire"),
+        Lang::En => ("I agree:", "Send", "required"),
+    };
+    let mut form = String::from(
+        "<form method=\"post\" class=\"rolo-signup\" style=\"max-width:32rem;margin:1.5rem auto;font-family:system-ui,sans-serif\">",
+    );
+    form.push_str(&format!("<input type=\"hidden\" name=\"form_token\" value=\"{}\">", html_escape(&p.form_token)));
+    if let Some(r) = &p.recipient {
+        form.push_str(&format!("<input type=\"hidden\" name=\"r\" value=\"{}\">", html_escape(r)));
+    }
+    for f in &p.fields {
+        let id = format!("f-{}", html_escape(&f.key));
+        let req = if f.required { " required" } else { "" };
+        let star = if f.required { format!(" <small>({required})</small>") } else { String::new() };
+        let label = html_escape(&f.label);
+        let value = html_escape(&f.value);
+        let control = match f.input {
+            "checkbox" => {
+                let checked = if ["true", "yes", "1"].contains(&f.value.as_str()) { " checked" } else { "" };
+                format!("<input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"yes\"{checked}>", html_escape(&f.key))
+            }
+            "select" => {
+                let mut s =
+                    format!("<select id=\"{id}\" name=\"{}\"{req}><option value=\"\"></option>", html_escape(&f.key));
+                for c in &f.choices {
+                    let sel = if *c == f.value { " selected" } else { "" };
+                    s.push_str(&format!("<option{sel}>{}</option>", html_escape(c)));
+                }
+                s.push_str("</select>");
+                s
+            }
+            input => format!(
+                "<input type=\"{input}\" id=\"{id}\" name=\"{}\" value=\"{value}\"{req} style=\"width:100%;padding:.5rem;font-size:1rem\">",
+                html_escape(&f.key)
+            ),
+        };
+        form.push_str(&format!("<p><label for=\"{id}\">{label}{star}</label><br>{control}</p>"));
+    }
+    // The honeypot: out of sight and out of the tab order; people leave it empty.
+    form.push_str(&format!(
+        "<p style=\"position:absolute;left:-10000px\" aria-hidden=\"true\"><label for=\"f-hp\">Website</label>\
+         <input type=\"text\" id=\"f-hp\" name=\"{}\" tabindex=\"-1\" autocomplete=\"off\"></p>",
+        crate::domain::page::HONEYPOT
+    ));
+    form.push_str(&format!(
+        "<p><input type=\"checkbox\" id=\"f-consent\" name=\"consent\" value=\"yes\" required> \
+         <label for=\"f-consent\">{agree} {}</label></p>\
+         <p><button type=\"submit\" style=\"font-size:1rem;padding:.6rem 1.2rem\">{send}</button></p></form>",
+        html_escape(&p.consent_text)
+    ));
+    let html = &p.html;
+    if let Some(i) = html.find("<!-- rolo:form -->") {
+        return format!("{}{form}{}", &html[..i], &html[i + "<!-- rolo:form -->".len()..]);
+    }
+    match html.to_ascii_lowercase().rfind("</body>") {
+        Some(i) => format!("{}{form}{}", &html[..i], &html[i..]),
+        None => page(lang, &p.slug, &format!("{html}{form}")),
+    }
+}
+
+pub fn thanks(lang: Lang) -> String {
+    match lang {
+        Lang::Fr => page(lang, "Merci !", "<p>Votre inscription est enregistrée.</p>"),
+        Lang::En => page(lang, "Thank you!", "<p>Your subscription is recorded.</p>"),
+    }
+}
+
+pub fn check_your_mail(lang: Lang) -> String {
+    match lang {
+        Lang::Fr => page(
+            lang,
+            "Vérifiez vos e-mails",
+            "<p>Nous vous avons écrit : ouvrez le lien du message pour confirmer votre inscription.</p>",
+        ),
+        Lang::En => page(
+            lang,
+            "Check your e-mail",
+            "<p>We have written to you: open the link in that message to confirm your subscription.</p>",
+        ),
+    }
+}
+
+pub fn confirm_form(lang: Lang, email: &str) -> String {
+    let who = html_escape(&mask(email));
+    let (title, text, button) = match lang {
+        Lang::Fr => ("Confirmer l’inscription", format!("Confirmer l’inscription de {who} ?"), "Je confirme"),
+        Lang::En => ("Confirm your subscription", format!("Confirm the subscription of {who}?"), "Confirm"),
+    };
+    page(lang, title, &format!("<p>{text}</p><form method=\"post\"><button type=\"submit\">{button}</button></form>"))
+}
+
+pub fn confirmed(lang: Lang, email: &str) -> String {
+    let who = html_escape(&mask(email));
+    match lang {
+        Lang::Fr => page(lang, "Inscription confirmée", &format!("<p>{who} est inscrit. Merci !</p>")),
+        Lang::En => page(lang, "Subscription confirmed", &format!("<p>{who} is subscribed. Thank you!</p>")),
     }
 }
 

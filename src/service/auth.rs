@@ -236,7 +236,7 @@ pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
     Ok(Resumed { session, rotated: Some(issued), access_expires_at })
 }
 
-fn open(db: &Db, user_id: i64) -> Result<Session<'_>> {
+pub(crate) fn open(db: &Db, user_id: i64) -> Result<Session<'_>> {
     let user = db::user::get(db, user_id)?.ok_or_else(|| Error::auth(NOT_LOGGED_IN))?;
     if !user.active {
         return Err(Error::auth(format!("account `{}` is deactivated", user.username)));

@@ -157,7 +157,7 @@ pub(super) fn merge(
 }
 
 /// A new client must fill every mandatory field.
-pub(super) fn check_mandatory(f: &crate::domain::client::Fields, registry: &[FieldDef]) -> Result<()> {
+pub(crate) fn check_mandatory(f: &crate::domain::client::Fields, registry: &[FieldDef]) -> Result<()> {
     match registry.iter().find(|d| d.mandatory && !f.profile.contains_key(&d.key)) {
         Some(d) => Err(Error::invalid(&d.key, format!("is mandatory ({}); give it a value", d.label))),
         None => Ok(()),

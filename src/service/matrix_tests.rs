@@ -347,6 +347,33 @@ const LIBRARY_CASES: &[Case] = &[
     case!("media show", POP_READERS, |s| ok(campaign::media::show(s, "logo.png"))),
     case!("media add", POP_MANAGERS, |s| ok(campaign::media::add(s, "banner.png", b"png"))),
     case!("media remove", POP_MANAGERS, |s| ok(campaign::media::remove(s, "logo.png"))),
+    // The demo's landing page `offer` and short link `promo`.
+    case!("page list", POP_READERS, |s| ok(campaign::pages::list(s))),
+    case!("page show", POP_READERS, |s| ok(campaign::pages::show(s, "offer"))),
+    case!("page create", POP_MANAGERS, |s| {
+        let input = crate::domain::page::PageInput {
+            slug: Some("spring".into()),
+            template: Some("farewell".into()),
+            consent_text: Some("I want the spring news.".into()),
+            ..Default::default()
+        };
+        ok(campaign::pages::create(s, &input))
+    }),
+    case!("page update", POP_MANAGERS, |s| {
+        ok(campaign::pages::update(
+            s,
+            "offer",
+            &crate::domain::page::PageInput { active: Some(false), ..Default::default() },
+        ))
+    }),
+    case!("page delete", POP_MANAGERS, |s| ok(campaign::pages::delete(s, "offer"))),
+    case!("link list", POP_READERS, |s| ok(campaign::shortlinks::list(s))),
+    case!("link stats", POP_READERS, |s| ok(campaign::shortlinks::stats(s, "promo"))),
+    case!("link create", POP_MANAGERS, |s| {
+        let input = campaign::shortlinks::NewLink { url: "https://example.com/spring".into(), ..Default::default() };
+        ok(campaign::shortlinks::create(s, &input))
+    }),
+    case!("link delete", POP_MANAGERS, |s| ok(campaign::shortlinks::delete(s, "promo"))),
 ];
 
 /// Campaigns and the suppression list (PERMISSIONS.md: marketing edits and sends approved
@@ -358,6 +385,7 @@ const CAMPAIGN_CASES: &[Case] = &[
     case!("campaign show", MAILERS, |s| ok(campaign::lifecycle::show(s, 1))),
     case!("campaign audience", MAILERS, |s| ok(campaign::lifecycle::audience(s, 4, None))),
     case!("campaign log", MAILERS, |s| ok(campaign::lifecycle::log(s, 1, None, None))),
+    case!("campaign stats", MAILERS, |s| ok(campaign::lifecycle::stats(s, 1))),
     case!("campaign create", MAILERS, |s| {
         let input = CampaignInput {
             name: Some("New".into()),

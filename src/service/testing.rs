@@ -95,6 +95,21 @@ fn campaigns(db: &Db) {
         ..Default::default()
     };
     super::campaign::template::create(&mark, "farewell", &farewell).expect("template");
+    let page = crate::domain::page::PageInput {
+        slug: Some("offer".into()),
+        template: Some("farewell".into()),
+        group: Some("Clients 2023".into()),
+        fields: Some(vec!["name".into(), "email".into(), "phone".into()]),
+        consent_text: Some("J’accepte de recevoir les offres de l’Institut.".into()),
+        ..Default::default()
+    };
+    super::campaign::pages::create(&mark, &page).expect("landing page");
+    let link = super::campaign::shortlinks::NewLink {
+        url: "/p/offer".into(),
+        code: Some("promo".into()),
+        ..Default::default()
+    };
+    super::campaign::shortlinks::create(&mark, &link).expect("short link");
 }
 
 /// A session as a user of the database, without a login (no password, no token).

@@ -138,7 +138,9 @@ pub(crate) fn mailing(public_url: Option<&str>) -> Option<(World, SmtpServer, St
     let body = write(
         &w,
         "invite.html",
-        "{% extends \"layout\" %}{% block body %}<p>Bonjour {{ client.first_name }} — « {{ client.sector }} » chez {{ company.name }}</p>{% endblock %}",
+        "{% extends \"layout\" %}{% block body %}<p>Bonjour {{ client.first_name }} — « {{ client.sector }} » chez {{ company.name }}</p>\
+         <p><a href=\"https://institut.example/programme?ville=Lyon&amp;niveau=2\">Le programme</a> \
+         <a href=\"https://crm.institut.example/p/offre\">S’inscrire</a></p>{% endblock %}",
     );
     let text = write(
         &w,

@@ -9,21 +9,33 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    /// `127.0.0.1:PORT`
+    pub(crate) base: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    fn start(w: &World) -> Server {
+    pub(crate) fn start(w: &World) -> Server {
+        Server::start_with(w, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// `rolo serve ARGS…`, once it says where it listens.
+    pub(crate) fn start_with(w: &World, args: &[&str]) -> Server {
         let mut c = w.command();
-        c.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
+        c.arg("serve").args(args).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("rolo serve");
         let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let first = lines.next().expect("a first line").expect("utf-8");
-        let base = first.split("listening on http://").nth(1).expect("the address").trim().to_string();
-        let log = Arc::new(Mutex::new(vec![first]));
+        let mut seen = Vec::new();
+        let base = loop {
+            let line = lines.next().unwrap_or_else(|| panic!("rolo serve ended: {seen:?}")).expect("utf-8");
+            seen.push(line.clone());
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                break addr.trim().trim_start_matches("http://").trim_start_matches("https://").to_string();
+            }
+        };
+        let log = Arc::new(Mutex::new(seen));
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
@@ -34,7 +46,7 @@ impl Server {
     }
 
     /// SIGTERM; the exit code and what it logged.
-    fn stop(mut self) -> (Option<i32>, String) {
+    pub(crate) fn stop(mut self) -> (Option<i32>, String) {
         std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
         let status = self.child.wait().expect("wait");
         std::thread::sleep(Duration::from_millis(100));
@@ -42,7 +54,7 @@ impl Server {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -209,6 +221,40 @@ fn the_pixel_of_a_sent_campaign_counts_opens() {
     let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { "1" } else { "0" });
     assert_eq!(load(&forged).0, 404);
     assert_eq!(stats(&mut w), (Some(1), Some(1)), "a forged token records nothing");
+
+    // Clicks: every web link of the message goes through /c/TOKEN and lands where it pointed.
+    let clicks: Vec<String> = kevin
+        .decoded
+        .split("href=\"https://crm.institut.example/c/")
+        .skip(1)
+        .map(|rest| rest.chars().take_while(|c| *c != '"').collect())
+        .collect();
+    assert_eq!(clicks.len(), 2, "the programme and the sign-up page: {}", kevin.decoded);
+    assert!(kevin.decoded.contains("/u/"), "the unsubscribe link stays direct");
+    let follow = |t: &str| {
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let r = agent.get(&format!("{base}/c/{t}")).header("User-Agent", browser).call().expect("GET");
+        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (r.status().as_u16(), to)
+    };
+    assert_eq!(follow(&clicks[0]), (302, "https://institut.example/programme?ville=Lyon&niveau=2".to_string()));
+    assert_eq!(follow(&clicks[0]).0, 302);
+    let (status, to) = follow(&clicks[1]);
+    assert!(status == 302 && to.starts_with("https://crm.institut.example/p/offre?r="), "autologin rides along: {to}");
+    for bad in
+        [format!("{}0", clicks[0]), clicks[0].replacen('.', "-1.", 1), "0-1.00000000000000000000000000000000".into()]
+    {
+        assert_eq!(follow(&bad).0, 404, "{bad}");
+    }
+    let s = w.run_as("mark", &["campaign", "stats", &id, "--json"]).ok().json();
+    assert_eq!((s["clicks"].as_i64(), s["machine_clicks"].as_i64()), (Some(1), Some(0)), "{s}");
+    let links = s["links"].as_array().expect("links");
+    let programme =
+        links.iter().find(|l| l["url"].as_str().is_some_and(|u| u.contains("programme"))).expect("per link");
+    assert_eq!((programme["clicks"].as_i64(), programme["unique"].as_i64()), (Some(2), Some(1)), "{s}");
+    let table = w.run_as("mark", &["campaign", "stats", &id]).ok().stdout;
+    assert!(table.contains("clicks per link") && table.contains("opens  █"), "{table}");
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
 }

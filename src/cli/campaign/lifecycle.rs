@@ -21,6 +21,7 @@ const RECORD: &[&str] = &[
     "from",
     "reply_to",
     "tracking",
+    "autologin",
     "rate",
     "author",
     "approved_by",
@@ -52,6 +53,9 @@ pub struct CampaignArgs {
     /// full (per recipient), anonymous (counts only) or off
     #[arg(long)]
     tracking: Option<String>,
+    /// on (default): its links pre-fill landing pages for their recipient; off: they never do
+    #[arg(long, value_name = "on|off")]
+    autologin: Option<String>,
     /// Messages per second, e.g. 50/s (0: as fast as the server takes them)
     #[arg(long)]
     rate: Option<String>,
@@ -67,6 +71,7 @@ impl CampaignArgs {
             from: self.from,
             reply_to: self.reply_to,
             tracking: self.tracking,
+            autologin: self.autologin,
             rate: self.rate,
         }
     }

@@ -1,10 +1,12 @@
 //! `rolo campaign …`: e-mail marketing. The template and media libraries have their files;
 //! the campaigns themselves are in `lifecycle` (create to approval) and `sending`.
 
+mod chart;
 mod lifecycle;
 mod media;
 mod sending;
 mod template;
+mod web;
 
 use clap::Subcommand;
 
@@ -141,11 +143,18 @@ pub enum CampaignCommand {
         limit: Option<u32>,
     },
     /// Sent, failed, deferred and unknown so far; bounces, complaints and unsubscribes recorded
-    /// by `rolo mail inbound`; opens (people, each once) and machine opens from `rolo serve`
+    /// by `rolo mail inbound`; opens and clicks (people, each once; machines apart) from `rolo
+    /// serve`, their rates, clicks per link, and a chart of opens and clicks over time
     Stats {
         /// The campaign id
         id: i64,
     },
+    /// Landing pages with a sign-up form, served by `rolo serve` at /p/SLUG
+    #[command(subcommand)]
+    Page(web::PageCommand),
+    /// Short links, served by `rolo serve` at /s/CODE
+    #[command(subcommand)]
+    Link(web::LinkCommand),
     /// The template library: versioned templates, lint and previews
     #[command(subcommand)]
     Template(template::TemplateCommand),
@@ -160,6 +169,8 @@ pub fn run(ctx: &Ctx, cmd: CampaignCommand) -> Result<()> {
     match cmd {
         CampaignCommand::Template(cmd) => template::run(ctx, &session, cmd),
         CampaignCommand::Media(cmd) => media::run(ctx, &session, cmd),
+        CampaignCommand::Page(cmd) => web::pages(ctx, &session, cmd),
+        CampaignCommand::Link(cmd) => web::links(ctx, &session, cmd),
         cmd @ (CampaignCommand::Send { .. }
         | CampaignCommand::Test { .. }
         | CampaignCommand::Resume { .. }

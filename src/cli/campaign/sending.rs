@@ -47,33 +47,49 @@ pub(super) fn run(ctx: &Ctx, session: &Session, cmd: CampaignCommand) -> Result<
             ctx.out.list(&rows, LOG_COLUMNS, "No rows match.")
         }
         CampaignCommand::Stats { id } => {
-            let p = lifecycle::show(session, id)?.progress;
-            ctx.out.record(
-                &p,
-                &[
-                    "total",
-                    "sent",
-                    "queued",
-                    "sending",
-                    "deferred",
-                    "failed",
-                    "unknown",
-                    "hard_bounces",
-                    "soft_bounces",
-                    "complaints",
-                    "unsubscribes",
-                    "opens",
-                    "machine_opens",
-                    "open_rate",
-                    "bounce_rate",
-                    "complaint_rate",
-                    "unsubscribe_rate",
-                ],
-            )
+            let stats = lifecycle::stats(session, id)?;
+            let v = serde_json::to_value(&stats.progress)?;
+            let mut card = STATS_COLUMNS
+                .iter()
+                .map(|c| format!("{:<18}{}", c.replace('_', " "), v.get(*c).map(|x| x.to_string()).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if !stats.links.is_empty() {
+                card.push_str("\n\nclicks per link (people, recipients, machines)");
+                for l in &stats.links {
+                    card.push_str(&format!("\n{:>6} {:>6} {:>6}  {}", l.clicks, l.unique, l.machine, l.url));
+                }
+            }
+            card.push_str(&format!("\n\n{}", super::chart::chart(&stats.timeline, true)));
+            ctx.out.record_with(&stats, STATS_COLUMNS, Some(card))
         }
         _ => unreachable!("dispatched by campaign::run"),
     }
 }
+
+/// The counts of `campaign stats`, in order (CSV columns; JSON has them all, with links and timeline).
+const STATS_COLUMNS: &[&str] = &[
+    "total",
+    "sent",
+    "queued",
+    "sending",
+    "deferred",
+    "failed",
+    "unknown",
+    "hard_bounces",
+    "soft_bounces",
+    "complaints",
+    "unsubscribes",
+    "opens",
+    "machine_opens",
+    "clicks",
+    "machine_clicks",
+    "open_rate",
+    "click_rate",
+    "bounce_rate",
+    "complaint_rate",
+    "unsubscribe_rate",
+];
 
 fn options(ctx: &Ctx, resend_unknown: bool) -> send::Options {
     send::Options {

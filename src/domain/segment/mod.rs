@@ -7,7 +7,10 @@
 //! ```
 //!
 //! Subjects: `name`, `email`, `phone`, `stage`, `consent`, `company`, `sales`, `group`,
-//! `created`, `first_contact`, `last_contact`, and custom fields by key (or `field.KEY`).
+//! `created`, `first_contact`, `last_contact`, custom fields by key (or `field.KEY`), and
+//! engagement with campaign mail: `last_open`, `last_click` (by people, not mail proxies) and
+//! `sends_since_engagement` (campaign messages sent since the last open or click), so that
+//! `last_open < -180d or sends_since_engagement >= 5` is the inactive segment.
 //! Tests: `=`, `!=`, `<`, `<=`, `>`, `>=`, `~` (contains), `in (…)`, `is [not] empty`; joined
 //! with `and`, `or`, `not` and parentheses. Values are bare words or quoted (`"…"`, `'…'`).
 //!
@@ -114,6 +117,11 @@ pub enum Column {
     Created,
     FirstContact,
     LastContact,
+    /// The last open or click of a campaign message by the person (not a machine).
+    LastOpen,
+    LastClick,
+    /// Campaign messages sent to the client since their last open or click (all, if none).
+    SendsSinceEngagement,
     /// A custom field: its JSON path in `clients.fields` and its kind.
     Field {
         path: String,
@@ -161,7 +169,15 @@ impl Expr {
             Expr::Not(e) => Plan::Not(Box::new(e.plan(fields, now)?)),
             Expr::Empty { subject, negated } => {
                 let col = column(subject, fields)?;
-                if matches!(col, Column::Name | Column::Email | Column::Stage | Column::Consent | Column::Created) {
+                if matches!(
+                    col,
+                    Column::Name
+                        | Column::Email
+                        | Column::Stage
+                        | Column::Consent
+                        | Column::Created
+                        | Column::SendsSinceEngagement
+                ) {
                     return Err(err(format!("`{subject}` is never empty")));
                 }
                 let t = Plan::Test(col, Check::Empty);
@@ -199,6 +215,9 @@ fn column(subject: &str, fields: &[FieldDef]) -> Result<Column> {
         "created" => Column::Created,
         "first_contact" => Column::FirstContact,
         "last_contact" => Column::LastContact,
+        "last_open" => Column::LastOpen,
+        "last_click" => Column::LastClick,
+        "sends_since_engagement" => Column::SendsSinceEngagement,
         s => {
             let key = s.strip_prefix("field.").unwrap_or(s);
             match fields.iter().find(|f| f.key == key) {
@@ -206,7 +225,8 @@ fn column(subject: &str, fields: &[FieldDef]) -> Result<Column> {
                 None => {
                     return Err(err(format!(
                         "`{s}` is neither a client column (name, email, phone, stage, consent, company, sales, \
-                         group, created, first_contact, last_contact) nor a field key (see `rolo client field list`)"
+                         group, created, first_contact, last_contact, last_open, last_click, \
+                         sends_since_engagement) nor a field key (see `rolo client field list`)"
                     )));
                 }
             }
@@ -234,7 +254,13 @@ fn check(subject: &str, col: &Column, op: Op, value: &str, now: DateTime<Utc>) -
             Op::Contains => Ok(Check::Contains(value.to_string())),
             _ => Err(refuse()),
         },
-        Column::Created | Column::FirstContact | Column::LastContact => match op {
+        Column::SendsSinceEngagement => match (op, value.trim().parse::<i64>()) {
+            (Op::Contains, _) => Err(refuse()),
+            (_, Ok(n)) if n >= 0 => Ok(if op == Op::Eq { Check::Eq(Lit::Int(n)) } else { Check::Cmp(op, Lit::Int(n)) }),
+            _ => Err(err(format!("`{value}` is not a count of messages"))),
+        },
+        Column::Created | Column::FirstContact | Column::LastContact | Column::LastOpen | Column::LastClick => match op
+        {
             Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                 Ok(Check::Cmp(op, Lit::Text(time::format_utc(time::parse_instant(subject, value, now)?))))
             }

@@ -40,6 +40,25 @@ pub fn show(session: &Session, id: i64) -> Result<CampaignDetail> {
     Ok(CampaignDetail { campaign: c, content_hash, approval_valid, progress })
 }
 
+/// `rolo campaign stats`: counts and rates, clicks per link, and opens and clicks by people
+/// per hour (per day once they span more than two days).
+pub fn stats(session: &Session, id: i64) -> Result<crate::domain::campaign::CampaignStats> {
+    session.require(Permission::CampaignRead)?;
+    let db = session.db();
+    get(db, id)?;
+    let progress = db::campaign::progress(db, id)?.with_rates();
+    let mut timeline = db::links::timeline(db, id, false)?;
+    if timeline.len() > 48 {
+        timeline = db::links::timeline(db, id, true)?;
+    }
+    Ok(crate::domain::campaign::CampaignStats {
+        campaign_id: id,
+        progress,
+        links: db::links::link_clicks(db, id)?,
+        timeline,
+    })
+}
+
 /// `T` or `T@VERSION`: the version a campaign pins (the latest when not given).
 fn pinned(r: &impl Read, spec: &str) -> Result<TemplateVersion> {
     let (name, version) = match spec.rsplit_once('@') {
@@ -104,6 +123,13 @@ fn settings(r: &impl Read, mut s: db::campaign::Settings, input: &CampaignInput)
     if let Some(r) = &input.rate {
         s.rate = campaign::parse_rate(r)?;
     }
+    if let Some(a) = &input.autologin {
+        s.autologin = match a.trim().to_ascii_lowercase().as_str() {
+            "on" | "yes" | "true" => true,
+            "off" | "no" | "false" => false,
+            other => return Err(Error::invalid("autologin", format!("`{other}` is neither on nor off"))),
+        };
+    }
     Ok(s)
 }
 
@@ -128,6 +154,7 @@ pub fn create(session: &Session, input: &CampaignInput) -> Result<Campaign> {
         reply_to: None,
         tracking: Tracking::Full.as_str().into(),
         rate: 0,
+        autologin: true,
     };
     let s = settings(db, blank, input)?;
     let audience = parts(db, &input.audience, &input.exclude)?;

@@ -5,10 +5,14 @@ pub mod inbound;
 pub mod lifecycle;
 pub mod media;
 pub mod oneoff;
+pub mod pages;
 pub mod send;
+pub mod shortlinks;
 pub mod suppression;
 pub mod template;
 pub mod tracking;
+#[cfg(test)]
+mod web_tests;
 
 use crate::Result;
 use crate::db::Db;

@@ -1,8 +1,11 @@
-//! Opens of campaign mail, for the pixel of `rolo serve` (`GET /o/TOKEN`). The token is
-//! signed; it names the send-log row (tracking `full`) or only the campaign (`anonymous`,
-//! the campaign id with [`ANONYMOUS`] set). A campaign whose tracking is now `off` records
-//! nothing. Opens made within [`MACHINE_WINDOW`] of delivery, or by a known mail proxy or
-//! scanner, count as machine opens: the statistics keep them apart.
+//! Opens and clicks of campaign mail, for the pixel (`GET /o/TOKEN`) and the click redirect
+//! (`GET /c/TOKEN`) of `rolo serve`. Tokens are signed; an open token names the send-log row
+//! (tracking `full`) or only the campaign (`anonymous`, the campaign id with [`ANONYMOUS`]
+//! set); a click token names the row (0 when anonymous) and the link as it was sent, so the
+//! redirect never goes where the request says. A campaign whose tracking is now `off` records
+//! nothing (its links still redirect). Opens and clicks made within [`MACHINE_WINDOW`] of
+//! delivery, or by a known mail proxy or scanner, count as machines': the statistics keep them
+//! apart.
 
 use chrono::Utc;
 
@@ -75,6 +78,45 @@ pub fn open_by_token(db: &Db, token: &str, user_agent: Option<&str>) -> Result<(
         .map(|at| (now - at).num_seconds());
     let machine = is_machine(user_agent, after);
     db.write(&system_key(), |tx| db::inbound::open(tx, target.campaign_id, Some(&target), machine, now))
+}
+
+/// Whether a path of this server (after the public URL) is a landing page or a short link:
+/// links there may carry the recipient's autologin token.
+pub fn leads_to_page(path: &str) -> bool {
+    path.starts_with("/p/") || path.starts_with("/s/")
+}
+
+/// Records a click and answers where it goes: the link as sent (with the recipient's autologin
+/// token when it leads to one of this server's pages and the campaign allows it). A forged,
+/// altered or mismatched token is "not found" and records nothing.
+pub fn click_by_token(db: &Db, token: &str, user_agent: Option<&str>, public: Option<&str>) -> Result<String> {
+    let secret = super::token_secret(db)?;
+    let (row, link) =
+        token::verify_pair(&secret, Purpose::Click, token).filter(|(r, l)| *r >= 0 && *l > 0).ok_or_else(unknown)?;
+    let (campaign_id, url) = db::links::campaign_link_by_id(db, link)?.ok_or_else(unknown)?;
+    let campaign = db::campaign::get(db, campaign_id)?.ok_or_else(unknown)?;
+    let target = match row {
+        0 => None,
+        r => Some(db::inbound::target(db, r)?.filter(|t| t.campaign_id == campaign_id).ok_or_else(unknown)?),
+    };
+    let now = Utc::now();
+    if campaign.tracking != "off" {
+        let after = target
+            .as_ref()
+            .and_then(|t| t.sent_at.as_deref())
+            .and_then(|s| crate::domain::time::parse_stored(s).ok())
+            .map(|at| (now - at).num_seconds());
+        let machine = is_machine(user_agent, after);
+        let who = target.as_ref().map(|t| (t.row, t.client_id));
+        db.write(&system_key(), |tx| db::links::click(tx, campaign_id, link, who, machine, now))?;
+    }
+    let own_page = public.and_then(|p| url.strip_prefix(p)).is_some_and(leads_to_page);
+    Ok(match target {
+        Some(t) if own_page && campaign.autologin => {
+            crate::domain::links::with_param(&url, "r", &token::sign(&secret, Purpose::Autologin, t.row))
+        }
+        _ => url,
+    })
 }
 
 fn unknown() -> Error {

@@ -127,6 +127,7 @@ fn campaign(
         reply_to: Some("contact@institut.example".into()),
         tracking: "full".into(),
         rate: 50,
+        autologin: true,
     };
     let id = db::campaign::insert(tx, &settings, mark, now)?;
     let g = db::population::group(tx, group, None)?.ok_or_else(|| Error::internal("demo group missing"))?;

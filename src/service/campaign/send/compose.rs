@@ -1,13 +1,20 @@
 //! One recipient's message: rendered, its links and pixel signed, its headers (List-Unsubscribe,
 //! List-Id, VERP return path) set.
 
+use std::sync::PoisonError;
+
+use chrono::Utc;
+
 use super::Run;
 use crate::db::{self, Db};
 use crate::domain::campaign::{Campaign, SendRow};
+use crate::domain::links;
 use crate::domain::template::{self, Parts};
 use crate::domain::token::{self, Purpose};
 use crate::mail::{CampaignMail, InlinePart};
+use crate::service::authz::system_key;
 use crate::service::campaign::template::client_context;
+use crate::service::campaign::tracking;
 use crate::{Error, Result};
 
 /// A message ready to go; its inline media are the run's, shared by every recipient.
@@ -45,12 +52,12 @@ pub(super) fn compose<'r>(run: &'r Run, db: &Db, row: &SendRow) -> Result<Compos
         None => None,
     }
     .ok_or_else(|| Error::invalid("recipient", "the client was deleted after the audience was frozen"))?;
-    compose_with(run, client_context(db, &client, &run.vars)?, row.id)
+    compose_with(run, db, client_context(db, &client, &run.vars)?, row.id)
 }
 
 /// A message for one recipient's context; `row` names its send-log row in the tokens (0 for
 /// a test message outside the log).
-pub(super) fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i64) -> Result<Composed<'r>> {
+pub(super) fn compose_with<'r>(run: &'r Run, db: &Db, mut ctx: template::Context, row: i64) -> Result<Composed<'r>> {
     let c = run.campaign;
     let unsubscribe = token::sign(&run.secret, Purpose::Unsubscribe, row);
     let mailto = format!("mailto:unsubscribe+{unsubscribe}@{}?subject=unsubscribe", run.domain);
@@ -95,6 +102,9 @@ pub(super) fn compose_with<'r>(run: &'r Run, mut ctx: template::Context, row: i6
     {
         html = with_pixel(&html, &format!("{p}/o/{t}"));
     }
+    if let Some(p) = public.as_deref().filter(|_| row > 0) {
+        html = track_links(run, db, &html, p, row)?;
+    }
     Ok(Composed {
         subject: rendered.subject,
         html,
@@ -115,4 +125,54 @@ fn with_pixel(html: &str, url: &str) -> String {
         Some(i) => format!("{}{pixel}{}", &html[..i], &html[i..]),
         None => format!("{html}{pixel}"),
     }
+}
+
+/// The message's web links through `/c/TOKEN` (tracking `full` or `anonymous`), so a click is
+/// counted and redirected to the link as sent. Links to this server's own landing pages and
+/// short links carry the recipient's autologin token when the campaign allows it (through the
+/// redirect when clicks are tracked). Unsubscribe, view-online and media links stay as they are.
+fn track_links(run: &Run, db: &Db, html: &str, public: &str, row: i64) -> Result<String> {
+    let c = run.campaign;
+    let clicker = match c.tracking.as_str() {
+        "full" => Some(row),
+        "anonymous" => Some(0),
+        _ => None,
+    };
+    let mut failure = None;
+    let html = links::rewrite(html, |url| {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return None;
+        }
+        let own = url.strip_prefix(public).filter(|rest| rest.starts_with('/'));
+        if own.is_some_and(|rest| !tracking::leads_to_page(rest)) {
+            return None;
+        }
+        match clicker {
+            Some(who) => match link_id(run, db, url) {
+                Ok(link) => Some(format!("{public}/c/{}", token::sign_pair(&run.secret, Purpose::Click, who, link))),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    None
+                }
+            },
+            None if own.is_some() && c.autologin => {
+                Some(links::with_param(url, "r", &token::sign(&run.secret, Purpose::Autologin, row)))
+            }
+            None => None,
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(html),
+    }
+}
+
+/// The id of a link of the campaign, registered the first time any worker meets it.
+fn link_id(run: &Run, db: &Db, url: &str) -> Result<i64> {
+    if let Some(id) = run.links.lock().unwrap_or_else(PoisonError::into_inner).get(url) {
+        return Ok(*id);
+    }
+    let id = db.write(&system_key(), |tx| db::links::campaign_link(tx, run.campaign.id, url, Utc::now()))?;
+    run.links.lock().unwrap_or_else(PoisonError::into_inner).insert(url.to_string(), id);
+    Ok(id)
 }

@@ -45,11 +45,19 @@ pub struct Options {
     /// `https://crm.example.com` when `rolo serve` answers there: unsubscribe links and the
     /// one-click header point at it.
     pub public_url: Option<String>,
+    /// Set by a server going down: workers stop claiming, what they hold goes back to the queue.
+    pub halt: Option<std::sync::Arc<AtomicBool>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { resend_unknown: false, workers: 8, batch: 10, domain_rate: 0, public_url: None }
+        Options { resend_unknown: false, workers: 8, batch: 10, domain_rate: 0, public_url: None, halt: None }
+    }
+}
+
+impl Options {
+    fn halted(&self) -> bool {
+        self.halt.as_ref().is_some_and(|h| h.load(Ordering::SeqCst))
     }
 }
 
@@ -135,6 +143,8 @@ struct Run<'a> {
     /// `[serve] public_url` without its trailing slash, for unsubscribe and view-online links.
     public: Option<String>,
     secret: Vec<u8>,
+    /// Link ids of the campaign by URL, registered once per run.
+    links: Mutex<HashMap<String, i64>>,
     opts: &'a Options,
     actor: &'a Actor,
     db_path: std::path::PathBuf,
@@ -273,6 +283,7 @@ fn prepare<'a>(
         domain: mail::domain_of(&c.from),
         public,
         secret: super::token_secret(db)?,
+        links: Mutex::new(HashMap::new()),
         opts,
         actor: session.actor(),
         db_path: db.path().to_path_buf(),
@@ -308,6 +319,9 @@ fn worker(run: &Run, progress: &(dyn Fn(&SendReport) + Sync)) -> Result<()> {
     let id = run.campaign.id;
     let mut outcomes: Vec<Outcome> = Vec::new();
     loop {
+        if run.opts.halted() {
+            run.stop.store(true, Ordering::SeqCst);
+        }
         let go_on = !run.stop.load(Ordering::SeqCst)
             && db::campaign::get(&db, id)?.is_some_and(|c| c.status == CampaignStatus::Sending.as_str());
         let now = Utc::now();
@@ -325,7 +339,7 @@ fn worker(run: &Run, progress: &(dyn Fn(&SendReport) + Sync)) -> Result<()> {
             return Ok(());
         }
         for row in &claimed {
-            outcomes.push(if run.stop.load(Ordering::SeqCst) {
+            outcomes.push(if run.stop.load(Ordering::SeqCst) || run.opts.halted() {
                 // Not attempted: back in the queue, never `unknown`.
                 Outcome {
                     row: row.id,
@@ -456,7 +470,7 @@ pub fn test(
         }
         None => template::sample_context(&run.vars),
     };
-    let m = compose_with(&run, ctx, 0)?;
+    let m = compose_with(&run, db, ctx, 0)?;
     let subject = format!("[TEST] {}", m.subject);
     run.smtp
         .send(&m.mail(&c, &to, &subject))
@@ -475,6 +489,37 @@ pub fn run_due(session: &Session, smtp: &SmtpSettings, opts: &Options) -> Result
     let mut out = Vec::new();
     for id in due {
         out.push(send(session, id, smtp, opts, &|_| {})?);
+    }
+    Ok(out)
+}
+
+/// A server's background worker: starts due campaigns and continues abandoned sends, each as
+/// its author when they may still send it, else as the user who approved it (an account that
+/// lost the right sends nothing; the campaign waits and the log says why).
+pub fn run_due_unattended(db: &Db, smtp: &SmtpSettings, opts: &Options) -> Result<Vec<SendReport>> {
+    let mut out = Vec::new();
+    for id in db::campaign::due(db, Utc::now())? {
+        if opts.halted() {
+            break;
+        }
+        let c = get(db, id)?;
+        let approver = match &c.approved_by {
+            Some(name) => db::user::find_by_username(db, name)?.map(|u| u.id),
+            None => None,
+        };
+        let sender = [Some(c.author_id), approver]
+            .into_iter()
+            .flatten()
+            .filter_map(|uid| crate::service::auth::open(db, uid).ok())
+            .find(|s| s.can(Permission::CampaignSend));
+        match sender {
+            Some(session) => out.push(send(&session, id, smtp, opts, &|_| {})?),
+            None => {
+                return Err(Error::denied(&format!(
+                    "campaign {id} is due but neither its author nor its approver may send campaigns any more"
+                )));
+            }
+        }
     }
     Ok(out)
 }
