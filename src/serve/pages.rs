@@ -110,9 +110,9 @@ pub fn problem(lang: Lang, message: &str) -> String {
 /// A landing page: its template, then the sign-up form (at `<!-- rolo:form -->` when the
 /// template places it, else at the end of its body).
 pub fn landing(lang: Lang, p: &PublicPage) -> String {
-    let (agree, send, required) = match lang {
-        Lang::Fr => ("J’accepte :", "Envoyer", "obligatoire"),
-        Lang::En => ("I agree:", "Send", "required"),
+    let (send, required) = match lang {
+        Lang::Fr => ("Envoyer", "obligatoire"),
+        Lang::En => ("Send", "required"),
     };
     let mut form = String::from(
         "<form method=\"post\" class=\"rolo-signup\" style=\"max-width:32rem;margin:1.5rem auto;font-family:system-ui,sans-serif\">",
@@ -125,7 +125,11 @@ pub fn landing(lang: Lang, p: &PublicPage) -> String {
         let id = format!("f-{}", html_escape(&f.key));
         let req = if f.required { " required" } else { "" };
         let star = if f.required { format!(" <small>({required})</small>") } else { String::new() };
-        let label = html_escape(&f.label);
+        let label = html_escape(match (f.key.as_str(), lang) {
+            ("name", Lang::Fr) => "Nom",
+            ("phone", Lang::Fr) => "Téléphone",
+            _ => &f.label,
+        });
         let value = html_escape(&f.value);
         let control = match f.input {
             "checkbox" => {
@@ -157,11 +161,16 @@ pub fn landing(lang: Lang, p: &PublicPage) -> String {
     ));
     form.push_str(&format!(
         "<p><input type=\"checkbox\" id=\"f-consent\" name=\"consent\" value=\"yes\" required> \
-         <label for=\"f-consent\">{agree} {}</label></p>\
+         <label for=\"f-consent\">{}</label></p>\
          <p><button type=\"submit\" style=\"font-size:1rem;padding:.6rem 1.2rem\">{send}</button></p></form>",
         html_escape(&p.consent_text)
     ));
-    let html = &p.html;
+    // A page made for e-mail may lack the viewport line phones need.
+    let html = match (p.html.contains("viewport"), p.html.to_ascii_lowercase().find("<head>")) {
+        (true, _) => p.html.clone(),
+        (false, Some(i)) => format!("{}{VIEWPORT}{}", &p.html[..i + 6], &p.html[i + 6..]),
+        (false, None) => format!("{VIEWPORT}{}", p.html),
+    };
     if let Some(i) = html.find("<!-- rolo:form -->") {
         return format!("{}{form}{}", &html[..i], &html[i + "<!-- rolo:form -->".len()..]);
     }
@@ -170,6 +179,8 @@ pub fn landing(lang: Lang, p: &PublicPage) -> String {
         None => page(lang, &p.slug, &format!("{html}{form}")),
     }
 }
+
+const VIEWPORT: &str = "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
 
 pub fn thanks(lang: Lang) -> String {
     match lang {

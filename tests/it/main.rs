@@ -2,12 +2,14 @@
 
 mod auth;
 mod backup;
+mod browser;
 mod campaign_crash;
 mod campaigns;
 mod crm;
 mod fixes;
 mod harness;
 mod import;
+mod landing;
 mod misc;
 mod population;
 mod sentry;

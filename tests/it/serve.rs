@@ -258,3 +258,100 @@ fn the_pixel_of_a_sent_campaign_counts_opens() {
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
 }
+
+/// A scheduled campaign leaves while `rolo serve` runs, with no cron and no `campaign run`.
+#[test]
+fn the_server_sends_due_campaigns_by_itself() {
+    let Some((mut w, smtp, id)) = crate::campaigns::mailing(None) else { return };
+    w.run_as("mia", &["campaign", "approve", &id]).ok();
+    w.run_as("mark", &["campaign", "schedule", &id, "--at", "+1s"]).ok();
+    let server = Server::start_with(&w, &["--listen", "127.0.0.1:0", "--work-every", "1"]);
+    let started = Instant::now();
+    while w.run_as("mark", &["campaign", "show", &id, "--json"]).ok().json()["status"] != "sent" {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not send the due campaign");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(smtp.to("kevin@startup.io").len(), 1, "once");
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains(&format!("campaign {id}:")), "{log}");
+}
+
+/// `--tls-cert`/`--tls-key`: HTTPS built in (checked by curl against the certificate); an
+/// unreadable key is a usage error before anything listens.
+#[test]
+fn https_is_built_in() {
+    let w = World::demo();
+    let (cert, key) = (w.home().join("cert.pem"), w.home().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (cert_s, key_s) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    let server = Server::start_with(&w, &["--listen", "127.0.0.1:0", "--tls-cert", cert_s, "--tls-key", key_s]);
+    let curl = |scheme: &str| {
+        std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "5", "--cacert", cert_s, &format!("{scheme}://{}/healthz", server.base)])
+            .output()
+            .expect("curl")
+    };
+    let https = curl("https");
+    assert_eq!(String::from_utf8_lossy(&https.stdout), "ok\n", "{}", String::from_utf8_lossy(&https.stderr));
+    assert!(!curl("http").status.success(), "plain HTTP is not served on the TLS port");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+    let mut c = w.command();
+    let out = c
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert_s, "--tls-key", "/nonexistent.pem"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS key"));
+}
+
+/// SIGTERM while eight clients load the pixel as fast as they can: exit 0, and every open the
+/// server answered 200 to is in the database.
+#[test]
+fn sigterm_under_load_loses_no_accepted_event() {
+    let w = World::demo();
+    let secret: String =
+        w.sql().query_row("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0)).expect("secret");
+    let token = rolo::domain::token::sign(secret.as_bytes(), rolo::domain::token::Purpose::Open, (1 << 44) | 1);
+    w.sql().execute("UPDATE campaigns SET tracking = 'anonymous' WHERE id = 1", []).expect("anonymous");
+    let server = Server::start(&w);
+    let url = format!("http://{}/o/{token}", server.base);
+    let answered = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let loaders: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, answered) = (url.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let agent = agent();
+                for _ in 0..100_000 {
+                    match agent.get(&url).header("User-Agent", "Mozilla/5.0").call() {
+                        Ok(r) if r.status().as_u16() == 200 => {
+                            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Ok(r) => panic!("unexpected {}", r.status()),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = server.stop();
+    for l in loaders {
+        l.join().expect("loader");
+    }
+    assert_eq!(code, Some(0), "{log}");
+    let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
+    let stored: i64 =
+        w.sql().query_row("SELECT count(*) FROM mail_events WHERE kind = 'open'", [], |r| r.get(0)).expect("count");
+    assert!(answered > 50, "the load ran ({answered} answers)");
+    assert_eq!(stored, answered, "every answered open is stored");
+}
