@@ -3,7 +3,8 @@
 #   scripts/bench.sh                 100k clients, 200k contracts, 200k events (issue #3)
 #   CLIENTS=… CONTRACTS=… EVENTS=… RUNS=… scripts/bench.sh
 # Prints a Markdown table of medians (and p90) over RUNS runs of each command, then the import
-# figures and the campaign send (scripts/bench_campaign.sh: postfix smtp-sink, 1M-recipient freeze).
+# figures, the campaign send (scripts/bench_campaign.sh: postfix smtp-sink, 1M-recipient freeze)
+# and rolo serve under load (scripts/bench_serve.sh: wrk on the pixel and the click redirect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-100000}
@@ -125,4 +126,10 @@ fi
 # audience of 1,000,000 clients. CAMPAIGN=0 skips it; SEND_ROWS and FREEZE_ROWS size it.
 if [ "${CAMPAIGN:-1}" != 0 ]; then
   scripts/bench_campaign.sh
+fi
+
+# rolo serve (issue #11): the open pixel and the click redirect under 50 connections (wrk).
+# SERVE=0 skips it; DURATION sizes it.
+if [ "${SERVE:-1}" != 0 ]; then
+  scripts/bench_serve.sh
 fi

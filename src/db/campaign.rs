@@ -69,6 +69,14 @@ pub fn get(r: &impl Read, id: i64) -> Result<Option<Campaign>> {
     found.map(|c| with_audience(r, c)).transpose()
 }
 
+/// A campaign's tracking mode and autologin switch (what every pixel and click asks).
+pub fn tracking_of(r: &impl Read, id: i64) -> Result<Option<(String, bool)>> {
+    Ok(r.conn()
+        .prepare_cached("SELECT tracking, autologin FROM campaigns WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// The template a campaign pins (id), for looking its version up.
 pub fn template_id(r: &impl Read, id: i64) -> Result<Option<i64>> {
     Ok(r.conn().query_row("SELECT template_id FROM campaigns WHERE id = ?1", [id], |r| r.get(0)).optional()?)

@@ -20,20 +20,17 @@ pub struct Target {
 
 pub fn target(r: &impl Read, row: i64) -> Result<Option<Target>> {
     Ok(r.conn()
-        .query_row(
-            "SELECT id, campaign_id, client_id, email, message_id, sent_at FROM send_log WHERE id = ?1",
-            [row],
-            |r| {
-                Ok(Target {
-                    row: r.get(0)?,
-                    campaign_id: r.get(1)?,
-                    client_id: r.get(2)?,
-                    email: r.get(3)?,
-                    message_id: r.get(4)?,
-                    sent_at: r.get(5)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT id, campaign_id, client_id, email, message_id, sent_at FROM send_log WHERE id = ?1")?
+        .query_row([row], |r| {
+            Ok(Target {
+                row: r.get(0)?,
+                campaign_id: r.get(1)?,
+                client_id: r.get(2)?,
+                email: r.get(3)?,
+                message_id: r.get(4)?,
+                sent_at: r.get(5)?,
+            })
+        })
         .optional()?)
 }
 

@@ -23,11 +23,24 @@ pub fn campaign_link(tx: &Tx, campaign_id: i64, url: &str, now: DateTime<Utc>) -
     )?)
 }
 
-/// (campaign, url) of a link.
-pub fn campaign_link_by_id(r: &impl Read, id: i64) -> Result<Option<(i64, String)>> {
+/// A link of campaign mail with what a click on it needs of its campaign.
+pub struct LinkTarget {
+    pub campaign_id: i64,
+    pub url: String,
+    pub tracking: String,
+    pub autologin: bool,
+}
+
+/// A link and its campaign's tracking mode and autologin switch, in one read (every click).
+pub fn campaign_link_by_id(r: &impl Read, id: i64) -> Result<Option<LinkTarget>> {
     Ok(r.conn()
-        .prepare_cached("SELECT campaign_id, url FROM campaign_links WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(
+            "SELECT l.campaign_id, l.url, c.tracking, c.autologin
+             FROM campaign_links l JOIN campaigns c ON c.id = l.campaign_id WHERE l.id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(LinkTarget { campaign_id: r.get(0)?, url: r.get(1)?, tracking: r.get(2)?, autologin: r.get(3)? })
+        })
         .optional()?)
 }
 

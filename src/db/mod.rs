@@ -103,13 +103,15 @@ impl Db {
                 .map_err(|e| Error::internal(format!("cannot create the folder {}", dir.display())).with_source(e))?;
         }
         // Create the file ourselves so that it is owner-only from the first byte; SQLite gives
-        // its -wal and -shm files the same mode.
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::internal(format!("cannot open {}", path.display())).with_source(e))?;
+        // its -wal and -shm files the same mode. Only a missing file: opening and closing an
+        // existing database outside SQLite would drop every POSIX lock this process holds on it
+        // (a server's other connections would lose theirs, and a closing connection could then
+        // think itself the last one and reset the WAL under readers: "disk I/O error").
+        match OpenOptions::new().create_new(true).append(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::internal(format!("cannot open {}", path.display())).with_source(e)),
+        }
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         let db = Db { conn, path: path.to_path_buf() };

@@ -33,6 +33,7 @@ use crate::mail::SmtpSettings;
 use crate::service::campaign::send;
 use crate::{Error, ErrorKind, Result};
 
+mod events;
 mod landing;
 mod limits;
 mod pages;
@@ -69,6 +70,9 @@ pub struct Settings {
 /// What every handler shares.
 struct App {
     pool: Arc<Pool>,
+    /// The database's token secret, read once.
+    secret: Vec<u8>,
+    events: events::Writer,
     settings: Settings,
     forms: limits::PerAddress,
     pages: limits::PerAddress,
@@ -83,15 +87,19 @@ impl App {
 /// Runs the server until SIGTERM or Ctrl-C. `ready` is told the bound address (port 0 picks one).
 pub fn run(settings: Settings, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     let tls = settings.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
-    let pool = Pool::open(&settings.db_path, 16)?;
+    let pool = Pool::open(&settings.db_path, DB_WORKERS)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the server runtime: {e}")))?;
     let halt = Arc::new(AtomicBool::new(false));
     let background = workers::start(&settings, halt.clone())?;
+    let db = crate::db::Db::open(&settings.db_path)?;
+    let secret = crate::service::campaign::token_secret(&db)?;
     let app = Arc::new(App {
         pool,
+        secret,
+        events: events::Writer::start(db)?,
         forms: limits::PerAddress::new(settings.form_rate),
         pages: limits::PerAddress::new(settings.page_rate),
         settings,
@@ -302,14 +310,24 @@ fn failure(lang: pages::Lang, e: &Error) -> Response {
             (StatusCode::BAD_REQUEST, Html(pages::problem(lang, e.message()))).into_response()
         }
         _ => {
-            eprintln!("rolo serve: internal error: {}", e.message());
+            eprintln!(
+                "rolo serve: internal error: {}{}",
+                e.message(),
+                std::error::Error::source(e).map(|s| format!(" ({s:?})")).unwrap_or_default()
+            );
             (StatusCode::INTERNAL_SERVER_ERROR, Html(pages::internal(lang))).into_response()
         }
     }
 }
 
+/// Database work at once: as many as the pool keeps connections, so a burst of requests
+/// queues here instead of opening and closing connections by the hundred.
+const DB_WORKERS: usize = 16;
+static DB_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(DB_WORKERS);
+
 /// Runs database work on the blocking pool, never on the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    let _permit = DB_PERMITS.acquire().await.map_err(|_| Error::internal("the server is stopping"))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("a request's worker failed: {e}")))?
 }
 

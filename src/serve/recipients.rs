@@ -92,12 +92,19 @@ async fn media(State(app): State<Arc<App>>, UrlPath(hash): UrlPath<String>, head
 const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
 
 /// `GET /o/TOKEN`: records an open (human or machine, by user agent and timing) and answers a
-/// 1×1 GIF; a forged token is 404.
+/// 1×1 GIF once it is stored; a forged token is 404.
 async fn open_pixel(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, headers: HeaderMap) -> Response {
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
     let lang = pages::Lang::of(&headers);
-    let recorded = blocking(move || tracking::open_by_token(&*app.pool.get()?, &token, ua.as_deref())).await;
-    match recorded {
+    let reader = app.clone();
+    let event =
+        blocking(move || tracking::resolve_open(&*reader.pool.get()?, &reader.secret, &token, ua.as_deref())).await;
+    let stored = match event {
+        Ok(Some(e)) => app.events.store(e).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    match stored {
         Ok(()) => ([(header::CONTENT_TYPE, "image/gif")], PIXEL).into_response(),
         Err(e) => failure(lang, &e),
     }
@@ -107,9 +114,18 @@ async fn open_pixel(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>
 async fn click(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, headers: HeaderMap) -> Response {
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
     let lang = pages::Lang::of(&headers);
-    let target =
-        blocking(move || tracking::click_by_token(&*app.pool.get()?, &token, ua.as_deref(), app.public_url())).await;
-    match target {
+    let reader = app.clone();
+    let resolved = blocking(move || {
+        let db = reader.pool.get()?;
+        tracking::resolve_click(&db, &reader.secret, &token, ua.as_deref(), reader.public_url())
+    })
+    .await;
+    let stored = match resolved {
+        Ok((Some(e), to)) => app.events.store(e).await.map(|()| to),
+        Ok((None, to)) => Ok(to),
+        Err(e) => Err(e),
+    };
+    match stored {
         Ok(url) => redirect(&url),
         Err(e) => failure(lang, &e),
     }

@@ -314,44 +314,62 @@ fn https_is_built_in() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS key"));
 }
 
-/// SIGTERM while eight clients load the pixel as fast as they can: exit 0, and every open the
-/// server answered 200 to is in the database.
+/// SIGTERM while eight clients load the pixel and follow a link as fast as they can: no
+/// request fails meanwhile (readers and the event writer share the file), exit 0, and every
+/// open and click the server answered is in the database.
 #[test]
 fn sigterm_under_load_loses_no_accepted_event() {
     let w = World::demo();
     let secret: String =
         w.sql().query_row("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0)).expect("secret");
-    let token = rolo::domain::token::sign(secret.as_bytes(), rolo::domain::token::Purpose::Open, (1 << 44) | 1);
-    w.sql().execute("UPDATE campaigns SET tracking = 'anonymous' WHERE id = 1", []).expect("anonymous");
+    let c = w.sql();
+    c.execute("UPDATE campaigns SET tracking = 'anonymous' WHERE id = 1", []).expect("anonymous");
+    c.execute(
+        "INSERT INTO campaign_links (campaign_id, url, created_at) VALUES (1, 'https://institut.example/', '2026-01-01T00:00:00Z')",
+        [],
+    )
+    .expect("link");
+    let link = c.last_insert_rowid();
+    drop(c);
+    use rolo::domain::token::{Purpose, sign, sign_pair};
+    let open = sign(secret.as_bytes(), Purpose::Open, (1 << 44) | 1);
+    let click = sign_pair(secret.as_bytes(), Purpose::Click, 0, link);
     let server = Server::start(&w);
-    let url = format!("http://{}/o/{token}", server.base);
     let answered = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let loaders: Vec<_> = (0..8)
-        .map(|_| {
-            let (url, answered) = (url.clone(), answered.clone());
+        .map(|i| {
+            let path = if i % 2 == 0 { format!("/o/{open}") } else { format!("/c/{click}") };
+            let (url, answered) = (format!("http://{}{path}", server.base), answered.clone());
             std::thread::spawn(move || {
-                let agent = agent();
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .timeout_global(Some(Duration::from_secs(10)))
+                    .build()
+                    .into();
                 for _ in 0..100_000 {
                     match agent.get(&url).header("User-Agent", "Mozilla/5.0").call() {
-                        Ok(r) if r.status().as_u16() == 200 => {
+                        Ok(r) if [200, 302].contains(&r.status().as_u16()) => {
                             answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
-                        Ok(r) => panic!("unexpected {}", r.status()),
+                        Ok(r) => panic!("{url}: unexpected {}", r.status()),
                         Err(_) => return,
                     }
                 }
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     let (code, log) = server.stop();
     for l in loaders {
-        l.join().expect("loader");
+        l.join().expect("no request failed while the server ran");
     }
     assert_eq!(code, Some(0), "{log}");
     let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
-    let stored: i64 =
-        w.sql().query_row("SELECT count(*) FROM mail_events WHERE kind = 'open'", [], |r| r.get(0)).expect("count");
-    assert!(answered > 50, "the load ran ({answered} answers)");
-    assert_eq!(stored, answered, "every answered open is stored");
+    let stored: i64 = w
+        .sql()
+        .query_row("SELECT count(*) FROM mail_events WHERE kind IN ('open', 'click')", [], |r| r.get(0))
+        .expect("count");
+    assert!(answered > 100, "the load ran ({answered} answers)");
+    assert_eq!(stored, answered, "every answered open and click is stored");
 }

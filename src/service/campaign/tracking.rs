@@ -7,8 +7,9 @@
 //! delivery, or by a known mail proxy or scanner, count as machines': the statistics keep them
 //! apart.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
+use crate::db::inbound::Target;
 use crate::db::{self, Db};
 use crate::domain::token::{self, Purpose};
 use crate::service::authz::system_key;
@@ -55,29 +56,71 @@ pub fn is_machine(user_agent: Option<&str>, seconds_after_delivery: Option<i64>)
         || seconds_after_delivery.is_some_and(|s| (0..MACHINE_WINDOW).contains(&s))
 }
 
-/// Records an open; a forged, altered or unknown token is "not found" and records nothing.
-pub fn open_by_token(db: &Db, token: &str, user_agent: Option<&str>) -> Result<()> {
-    let secret = super::token_secret(db)?;
-    let id = token::verify(&secret, Purpose::Open, token).filter(|id| *id > 0).ok_or_else(unknown)?;
-    let now = Utc::now();
+/// An event to store: what a token turned out to mean. Resolving reads only; [`record`]
+/// writes a batch of events in one transaction (`rolo serve` commits many requests at once).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Open { campaign: i64, target: Option<Target>, machine: bool, at: DateTime<Utc> },
+    Click { campaign: i64, link: i64, who: Option<(i64, Option<i64>)>, machine: bool, at: DateTime<Utc> },
+}
+
+/// Stores events, all or none.
+pub fn record(db: &Db, events: &[Event]) -> Result<()> {
+    db.write(&system_key(), |tx| {
+        for e in events {
+            match e {
+                Event::Open { campaign, target, machine, at } => {
+                    db::inbound::open(tx, *campaign, target.as_ref(), *machine, *at)?
+                }
+                Event::Click { campaign, link, who, machine, at } => {
+                    db::links::click(tx, *campaign, *link, *who, *machine, *at)?
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The tracking mode of a campaign, and whether its links may recognise their recipient.
+fn mode(db: &Db, campaign: i64) -> Result<(String, bool)> {
+    db::campaign::tracking_of(db, campaign)?.ok_or_else(unknown)
+}
+
+/// What an open token means: the event to store (None when the campaign no longer tracks); a
+/// forged, altered or unknown token is "not found".
+pub fn resolve_open(db: &Db, secret: &[u8], token: &str, user_agent: Option<&str>) -> Result<Option<Event>> {
+    let id = token::verify(secret, Purpose::Open, token).filter(|id| *id > 0).ok_or_else(unknown)?;
+    let at = Utc::now();
     if id & ANONYMOUS != 0 {
         let campaign = id & !ANONYMOUS;
-        return match db::campaign::get(db, campaign)?.ok_or_else(unknown)?.tracking.as_str() {
-            "off" => Ok(()),
-            _ => db.write(&system_key(), |tx| db::inbound::open(tx, campaign, None, is_machine(user_agent, None), now)),
-        };
+        return Ok(match mode(db, campaign)?.0.as_str() {
+            "off" => None,
+            _ => Some(Event::Open { campaign, target: None, machine: is_machine(user_agent, None), at }),
+        });
     }
     let target = db::inbound::target(db, id)?.ok_or_else(unknown)?;
-    if db::campaign::get(db, target.campaign_id)?.is_none_or(|c| c.tracking != "full") {
-        return Ok(());
+    if mode(db, target.campaign_id)?.0 != "full" {
+        return Ok(None);
     }
-    let after = target
+    let machine = is_machine(user_agent, seconds_since(&target, at));
+    Ok(Some(Event::Open { campaign: target.campaign_id, target: Some(target), machine, at }))
+}
+
+fn seconds_since(target: &Target, at: DateTime<Utc>) -> Option<i64> {
+    target
         .sent_at
         .as_deref()
         .and_then(|s| crate::domain::time::parse_stored(s).ok())
-        .map(|at| (now - at).num_seconds());
-    let machine = is_machine(user_agent, after);
-    db.write(&system_key(), |tx| db::inbound::open(tx, target.campaign_id, Some(&target), machine, now))
+        .map(|sent| (at - sent).num_seconds())
+}
+
+/// Records an open; a forged, altered or unknown token is "not found" and records nothing.
+pub fn open_by_token(db: &Db, token: &str, user_agent: Option<&str>) -> Result<()> {
+    let secret = super::token_secret(db)?;
+    match resolve_open(db, &secret, token, user_agent)? {
+        Some(e) => record(db, &[e]),
+        None => Ok(()),
+    }
 }
 
 /// Whether a path of this server (after the public URL) is a landing page or a short link:
@@ -86,37 +129,51 @@ pub fn leads_to_page(path: &str) -> bool {
     path.starts_with("/p/") || path.starts_with("/s/")
 }
 
-/// Records a click and answers where it goes: the link as sent (with the recipient's autologin
-/// token when it leads to one of this server's pages and the campaign allows it). A forged,
-/// altered or mismatched token is "not found" and records nothing.
-pub fn click_by_token(db: &Db, token: &str, user_agent: Option<&str>, public: Option<&str>) -> Result<String> {
-    let secret = super::token_secret(db)?;
+/// What a click token means: the event to store (None when the campaign no longer tracks)
+/// and where it goes — the link as sent, with the recipient's autologin token when it leads to
+/// one of this server's pages and the campaign allows it. A forged, altered or mismatched
+/// token is "not found".
+pub fn resolve_click(
+    db: &Db,
+    secret: &[u8],
+    token: &str,
+    user_agent: Option<&str>,
+    public: Option<&str>,
+) -> Result<(Option<Event>, String)> {
     let (row, link) =
-        token::verify_pair(&secret, Purpose::Click, token).filter(|(r, l)| *r >= 0 && *l > 0).ok_or_else(unknown)?;
-    let (campaign_id, url) = db::links::campaign_link_by_id(db, link)?.ok_or_else(unknown)?;
-    let campaign = db::campaign::get(db, campaign_id)?.ok_or_else(unknown)?;
+        token::verify_pair(secret, Purpose::Click, token).filter(|(r, l)| *r >= 0 && *l > 0).ok_or_else(unknown)?;
+    let db::links::LinkTarget { campaign_id: campaign, url, tracking, autologin } =
+        db::links::campaign_link_by_id(db, link)?.ok_or_else(unknown)?;
     let target = match row {
         0 => None,
-        r => Some(db::inbound::target(db, r)?.filter(|t| t.campaign_id == campaign_id).ok_or_else(unknown)?),
+        r => Some(db::inbound::target(db, r)?.filter(|t| t.campaign_id == campaign).ok_or_else(unknown)?),
     };
-    let now = Utc::now();
-    if campaign.tracking != "off" {
-        let after = target
-            .as_ref()
-            .and_then(|t| t.sent_at.as_deref())
-            .and_then(|s| crate::domain::time::parse_stored(s).ok())
-            .map(|at| (now - at).num_seconds());
-        let machine = is_machine(user_agent, after);
-        let who = target.as_ref().map(|t| (t.row, t.client_id));
-        db.write(&system_key(), |tx| db::links::click(tx, campaign_id, link, who, machine, now))?;
-    }
+    let at = Utc::now();
+    let event = (tracking != "off").then(|| Event::Click {
+        campaign,
+        link,
+        who: target.as_ref().map(|t| (t.row, t.client_id)),
+        machine: is_machine(user_agent, target.as_ref().and_then(|t| seconds_since(t, at))),
+        at,
+    });
     let own_page = public.and_then(|p| url.strip_prefix(p)).is_some_and(leads_to_page);
-    Ok(match target {
-        Some(t) if own_page && campaign.autologin => {
-            crate::domain::links::with_param(&url, "r", &token::sign(&secret, Purpose::Autologin, t.row))
+    let to = match target {
+        Some(t) if own_page && autologin => {
+            crate::domain::links::with_param(&url, "r", &token::sign(secret, Purpose::Autologin, t.row))
         }
         _ => url,
-    })
+    };
+    Ok((event, to))
+}
+
+/// Records a click and answers where it goes (see [`resolve_click`]).
+pub fn click_by_token(db: &Db, token: &str, user_agent: Option<&str>, public: Option<&str>) -> Result<String> {
+    let secret = super::token_secret(db)?;
+    let (event, to) = resolve_click(db, &secret, token, user_agent, public)?;
+    if let Some(e) = event {
+        record(db, &[e])?;
+    }
+    Ok(to)
 }
 
 fn unknown() -> Error {
