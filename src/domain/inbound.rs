@@ -261,6 +261,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound> {
     };
     let top = entity(&text).ok_or_else(|| Error::invalid("message", "this is not an e-mail message (no headers)"))?;
     let own_id = top.header("Message-ID").map(message_id);
+    let failed_recipients = top.header("X-Failed-Recipients").map(address);
     let recipients_of_top: String = ["To", "Delivered-To", "X-Original-To", "Envelope-To", "Cc"]
         .iter()
         .filter_map(|h| top.header(h))
@@ -308,6 +309,20 @@ pub fn parse(raw: &[u8]) -> Result<Inbound> {
     }
     match report {
         Some(kind) => found.kind = kind,
+        // Exim's own bounce (and qmail-like ones): no RFC 3464 part, but the failed addresses in
+        // `X-Failed-Recipients` and the remote server's answer in the text.
+        None if failed_recipients.is_some() => {
+            found.recipient = failed_recipients;
+            let reply = smtp_reply(&text);
+            found.kind = match &reply {
+                Some((code, _)) if code.starts_with('4') => Kind::SoftBounce,
+                _ => Kind::HardBounce,
+            };
+            found.status = reply
+                .as_ref()
+                .map(|(code, enhanced)| enhanced.clone().unwrap_or_else(|| format!("{}.0.0", &code[..1])));
+            found.detail = reply.map(|(code, _)| format!("SMTP {code}"));
+        }
         None => {
             found.unsubscribe_tokens = tokens(&recipients_of_top, "unsubscribe+");
             if found.unsubscribe_tokens.is_empty() {
@@ -321,6 +336,25 @@ pub fn parse(raw: &[u8]) -> Result<Inbound> {
         }
     }
     Ok(found)
+}
+
+/// The first SMTP reply a plain-text bounce quotes (`550 5.1.1 …`): its code and, when given,
+/// its enhanced status.
+fn smtp_reply(text: &str) -> Option<(String, Option<String>)> {
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let code = words.next()?.trim_end_matches('-');
+        let ok =
+            code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) && matches!(code.as_bytes()[0], b'4' | b'5');
+        if !ok {
+            return None;
+        }
+        let enhanced = words.next().filter(|w| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+        Some((code.to_string(), enhanced.map(String::from)))
+    })
 }
 
 /// The per-recipient fields of a DSN: the first recipient that failed, else the first that was
@@ -407,6 +441,51 @@ mod tests {
             assert_eq!(r.status.as_deref(), status, "{file}");
             assert_eq!(r.recipient.as_deref(), Some(recipient), "{file}");
             assert_eq!(r.original_message_id.as_deref(), original, "{file}");
+        }
+    }
+
+    /// Exim, as it bounces by default: a DSN (Exim 4.x `multipart/report`) or, from older or
+    /// differently configured ones, plain text with `X-Failed-Recipients`.
+    #[test]
+    fn exim_bounces_are_read_with_or_without_a_report() {
+        let verp = "bounce+1f.0123456789abcdef0123456789abcdef@institut.example";
+        let report = format!(
+            "Return-path: <>\r\nReceived: from Debian-exim by mx1.example.net with local (Exim 4.96)\r\n\
+             X-Failed-Recipients: marie.dupont@example.net\r\nAuto-Submitted: auto-replied\r\n\
+             From: Mail Delivery System <Mailer-Daemon@mx1.example.net>\r\nTo: {verp}\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=1701443102-eximdsn-1804289383\r\n\
+             MIME-Version: 1.0\r\nSubject: Mail delivery failed: returning message to sender\r\n\
+             Message-Id: <E1r8yJW-0003bH-2N@mx1.example.net>\r\n\r\n--1701443102-eximdsn-1804289383\r\n\
+             Content-type: text/plain; charset=us-ascii\r\n\r\nThis message was created automatically by mail delivery software.\r\n\r\n\
+             A message that you sent could not be delivered to one or more of its\r\nrecipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+             \x20 marie.dupont@example.net\r\n    host mx.example.net [192.0.2.25]\r\n    SMTP error from remote mail server after RCPT TO:<marie.dupont@example.net>:\r\n\
+             \x20   550 5.1.1 <marie.dupont@example.net>: Recipient address rejected: User unknown\r\n\r\n\
+             --1701443102-eximdsn-1804289383\r\nContent-type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx1.example.net\r\n\r\n\
+             Action: failed\r\nFinal-Recipient: rfc822;marie.dupont@example.net\r\nStatus: 5.0.0\r\nRemote-MTA: dns; mx.example.net\r\n\
+             Diagnostic-Code: smtp; 550 5.1.1 <marie.dupont@example.net>: Recipient address rejected: User unknown\r\n\r\n\
+             --1701443102-eximdsn-1804289383\r\nContent-type: message/rfc822\r\n\r\nMessage-ID: <c3.r41.abcd@institut.example>\r\n\
+             To: marie.dupont@example.net\r\nSubject: Invitation\r\n\r\nBonjour\r\n--1701443102-eximdsn-1804289383--\r\n"
+        );
+        let r = parse(report.as_bytes()).expect("an Exim DSN");
+        assert_eq!((r.kind, r.status.as_deref()), (Kind::HardBounce, Some("5.0.0")));
+        assert_eq!(r.recipient.as_deref(), Some("marie.dupont@example.net"));
+        assert_eq!(r.original_message_id.as_deref(), Some("c3.r41.abcd@institut.example"));
+        assert_eq!(r.bounce_tokens, ["1f.0123456789abcdef0123456789abcdef"]);
+        // (reply quoted in the text, expected kind, expected status)
+        for (reply, kind, status) in [
+            ("550 5.1.1 <marie.dupont@example.net>: User unknown", Kind::HardBounce, "5.1.1"),
+            ("452 4.2.2 Mailbox full", Kind::SoftBounce, "4.2.2"),
+            ("550 Administrative prohibition", Kind::HardBounce, "5.0.0"),
+        ] {
+            let plain = format!(
+                "From: Mail Delivery System <Mailer-Daemon@mx1.example.net>\nTo: {verp}\n\
+                 X-Failed-Recipients: Marie.Dupont@example.net\nSubject: Mail delivery failed: returning message to sender\n\n\
+                 This message was created automatically by mail delivery software.\n\n  marie.dupont@example.net\n\
+                 \x20   SMTP error from remote mail server after RCPT TO:<marie.dupont@example.net>:\n    {reply}\n"
+            );
+            let r = parse(plain.as_bytes()).expect(reply);
+            assert_eq!((r.kind, r.status.as_deref()), (kind, Some(status)), "{reply}");
+            assert_eq!(r.recipient.as_deref(), Some("marie.dupont@example.net"), "{reply}");
         }
     }
 

@@ -20,6 +20,7 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/m/{hash}", get(media))
         .route("/o/{token}", get(open_pixel))
         .route("/c/{token}", get(click))
+        .route("/v/{token}", get(view_online))
 }
 
 /// 429 with `Retry-After` when an address posts too often.
@@ -127,6 +128,16 @@ async fn click(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, hea
     };
     match stored {
         Ok(url) => redirect(&url),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+/// `GET /v/TOKEN`: the message as the recipient was sent it, in the browser.
+async fn view_online(State(app): State<Arc<App>>, UrlPath(token): UrlPath<String>, headers: HeaderMap) -> Response {
+    let lang = pages::Lang::of(&headers);
+    let public = app.public_url().unwrap_or("").to_string();
+    match blocking(move || crate::service::campaign::send::view_online(&*app.pool.get()?, &token, &public)).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => failure(lang, &e),
     }
 }

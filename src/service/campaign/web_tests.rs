@@ -333,3 +333,20 @@ fn engagement_makes_inactive_addresses_a_segment() {
         assert_eq!(e.kind(), ErrorKind::Invalid, "{bad}: {e}");
     }
 }
+
+#[test]
+fn view_online_shows_the_recipients_own_message() {
+    let db = demo();
+    let secret = token_secret(&db).expect("secret");
+    let t = token::sign(&secret, Purpose::Unsubscribe, kevin_row(&db));
+    let html = super::send::view_online(&db, &t, PUBLIC).expect("the message");
+    let kevin = db::client::find_by_email(&db, "kevin@startup.io").expect("read").expect("kevin");
+    let first = kevin.full_name.split_whitespace().next().expect("a first name");
+    assert!(html.contains(&format!("Bonjour {first}")), "{html}");
+    assert!(html.contains(&format!("{PUBLIC}/u/{t}")), "its unsubscribe link: {html}");
+    for bad in
+        [token::sign(&secret, Purpose::Open, kevin_row(&db)), token::sign(&secret, Purpose::Unsubscribe, 0), "x".into()]
+    {
+        assert_eq!(super::send::view_online(&db, &bad, PUBLIC).expect_err(&bad).kind(), ErrorKind::NotFound);
+    }
+}

@@ -523,3 +523,28 @@ pub fn run_due_unattended(db: &Db, smtp: &SmtpSettings, opts: &Options) -> Resul
     }
     Ok(out)
 }
+
+/// `GET /v/TOKEN` of `rolo serve` ("view online"): the message a recipient was sent, rendered
+/// again from the approved template version with their values; the token is the message's
+/// unsubscribe token. A forged token, a test message or a deleted client is "not found".
+pub fn view_online(db: &Db, token: &str, public: &str) -> Result<String> {
+    let unknown = || Error::new(crate::ErrorKind::NotFound, "no such message");
+    let secret = super::token_secret(db)?;
+    let row = crate::domain::token::verify(&secret, crate::domain::token::Purpose::Unsubscribe, token)
+        .filter(|r| *r > 0)
+        .ok_or_else(unknown)?;
+    let sent = db::campaign::send_row_by_id(db, row)?.ok_or_else(unknown)?;
+    let c = get(db, sent.campaign_id)?;
+    let client = sent.client_id.map(|id| db::client::get(db, id)).transpose()?.flatten().ok_or_else(unknown)?;
+    let version = frozen_version(db, &c)?;
+    let library = library::library(db, &version)?;
+    let vars = library::variables(db)?;
+    let mut ctx = client_context(db, &client, &vars)?;
+    ctx.unsubscribe_url = format!("{public}/u/{token}");
+    ctx.preferences_url = ctx.unsubscribe_url.clone();
+    ctx.view_online_url = format!("{public}/v/{token}");
+    ctx.campaign.insert("id".into(), c.id.into());
+    ctx.campaign.insert("name".into(), c.name.clone().into());
+    let parts = template::Parts { name: &version.name, subject: &version.subject, text: version.text.as_deref() };
+    Ok(template::render(&library, &parts, &vars, &ctx, library::public_media(db, public)?)?.html)
+}
