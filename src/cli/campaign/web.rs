@@ -68,7 +68,10 @@ pub enum PageCommand {
     /// active, created_by, created_at, updated_at, signups, pending)
     List,
     /// One page
-    Show { slug: String },
+    Show {
+        /// The page's slug
+        slug: String,
+    },
     /// Create a page served at /p/SLUG
     Create {
         /// Lower-case letters, digits and dashes
@@ -78,6 +81,7 @@ pub enum PageCommand {
     },
     /// Change a page
     Update {
+        /// The page's slug
         slug: String,
         /// A new slug (old links stop working)
         #[arg(long)]
@@ -86,7 +90,10 @@ pub enum PageCommand {
         args: PageArgs,
     },
     /// Delete a page (its sign-ups' clients and consent stay)
-    Delete { slug: String },
+    Delete {
+        /// The page's slug
+        slug: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,9 +116,15 @@ pub enum LinkCommand {
         expires: Option<String>,
     },
     /// A link's clicks, and per day
-    Stats { code: String },
+    Stats {
+        /// The link's code
+        code: String,
+    },
     /// Delete a short link
-    Delete { code: String },
+    Delete {
+        /// The link's code
+        code: String,
+    },
 }
 
 pub(super) fn pages(ctx: &Ctx, session: &Session, cmd: PageCommand) -> Result<()> {
