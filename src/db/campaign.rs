@@ -526,6 +526,11 @@ pub fn suppress(
     )? == 1)
 }
 
+/// Lifts a suppression that an unsubscription caused (not a bounce, complaint or manual one).
+pub fn unsuppress_unsubscribed(tx: &Tx, hash: &str) -> Result<bool> {
+    Ok(tx.conn().execute("DELETE FROM suppressions WHERE mailbox_hash = ?1 AND reason = 'unsubscribed'", [hash])? == 1)
+}
+
 pub fn unsuppress(tx: &Tx, hash: &str) -> Result<bool> {
     Ok(tx.conn().execute("DELETE FROM suppressions WHERE mailbox_hash = ?1", [hash])? == 1)
 }

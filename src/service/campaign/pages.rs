@@ -417,8 +417,9 @@ pub fn confirmation_target(db: &Db, slug: &str, token: &str) -> Result<(LandingP
     Ok((page, id, client.email))
 }
 
-/// `POST /p/SLUG/confirm/TOKEN`: grants the consent of a double opt-in sign-up; repeating it
-/// changes nothing. Returns the address.
+/// `POST /p/SLUG/confirm/TOKEN`: grants the consent of a double opt-in sign-up (and lifts an
+/// earlier unsubscription of the address: the person confirmed from that mailbox); repeating
+/// it changes nothing. Returns the address.
 pub fn confirm(db: &Db, slug: &str, token: &str) -> Result<String> {
     let (page, signup, email) = confirmation_target(db, slug, token)?;
     let now = Utc::now();
@@ -431,7 +432,11 @@ pub fn confirm(db: &Db, slug: &str, token: &str) -> Result<String> {
         }
         let previous = db::client::get(tx, client)?.map(|c| c.consent);
         grant_consent(tx, &page, client, previous.as_deref(), &text_hash, now)?;
-        let detail = format!("landing page {}: confirmed", page.slug);
+        // Someone who once unsubscribed and now confirms from their own mailbox is back in;
+        // a bounce, a complaint or a manual suppression stays.
+        let lifted = db::campaign::unsuppress_unsubscribed(tx, &crate::domain::campaign::mailbox_hash(&email))?;
+        let detail =
+            format!("landing page {}: confirmed{}", page.slug, if lifted { "; unsubscription lifted" } else { "" });
         audit_as(
             tx,
             None,

@@ -227,8 +227,15 @@ fn double_opt_in_grants_consent_only_when_the_link_is_followed() {
     let mark = session_as(&db, "mark");
     let input = crate::domain::page::PageInput { double_opt_in: Some(true), ..Default::default() };
     pages::update(&mark, "offer", &input).expect("double opt-in");
+    super::suppression::add(&mark, "lea@exemple.fr", "unsubscribed").expect("she unsubscribed once");
     let f = form(&db, "offer", &[("email", "lea@exemple.fr"), ("name", "Léa"), ("consent", "yes")]);
     assert_eq!(pages::submit(&db, "offer", &f, &signup_mail()).expect("sign-up"), Submitted::ConfirmationSent);
+    let suppressed = |db: &Db| -> i64 {
+        db.conn()
+            .query_row("SELECT count(*) FROM suppressions WHERE email = 'lea@exemple.fr'", [], |r| r.get(0))
+            .expect("n")
+    };
+    assert_eq!(suppressed(&db), 1, "a sign-up alone lifts nothing");
     let (consent, groups, ledger) = consent_and_groups(&db, "lea@exemple.fr");
     assert_eq!((consent.as_str(), groups.len(), ledger), ("unknown", 0, 0), "nothing granted before the link");
     let mail =
@@ -248,6 +255,7 @@ fn double_opt_in_grants_consent_only_when_the_link_is_followed() {
     assert_eq!(pages::confirm(&db, "offer", token).expect("again"), "lea@exemple.fr", "repeating is harmless");
     let (consent, groups, ledger) = consent_and_groups(&db, "lea@exemple.fr");
     assert_eq!((consent.as_str(), groups, ledger), ("granted", vec!["Clients 2023".to_string()], 1));
+    assert_eq!(suppressed(&db), 0, "confirmed from her mailbox: her unsubscription is lifted");
 }
 
 #[test]
