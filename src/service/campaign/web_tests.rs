@@ -358,3 +358,48 @@ fn view_online_shows_the_recipients_own_message() {
         assert_eq!(super::send::view_online(&db, &bad, PUBLIC).expect_err(&bad).kind(), ErrorKind::NotFound);
     }
 }
+
+/// The Big List of Naughty Strings in every field of a sign-up, and as tokens and slugs: each
+/// is a sign-up or a named refusal, never an internal error or a panic; stored text reads
+/// back as typed.
+#[test]
+fn naughty_strings_are_signed_up_or_refused_never_crash() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/blns.txt");
+    let text = std::fs::read_to_string(path).expect("the corpus");
+    let db = demo();
+    for (i, line) in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).enumerate() {
+        for (field, value) in [("name", line.to_string()), ("email", line.to_string()), ("phone", line.to_string())] {
+            let email = if field == "email" { value.clone() } else { format!("naughty{i}@exemple.fr") };
+            let mut posted = vec![("email", email.as_str()), ("consent", "yes")];
+            if field != "email" {
+                posted.push((field, value.as_str()));
+            }
+            match pages::submit(&db, "offer", &form(&db, "offer", &posted), &signup_mail()) {
+                Ok(_) if field == "name" => {
+                    let c = db::client::find_by_email(&db, &email).expect("read").expect("created");
+                    let expected = if value.trim().is_empty() { email.as_str() } else { value.trim() };
+                    assert_eq!(c.full_name, expected, "line {i}: a blank name falls back to the address");
+                }
+                Ok(_) => {}
+                Err(e) => assert!(
+                    matches!(e.kind(), ErrorKind::Invalid | ErrorKind::Conflict),
+                    "line {i} as {field}: {:?} {e}",
+                    e.kind()
+                ),
+            }
+        }
+        for e in [
+            tracking::click_by_token(&db, line, BROWSER, Some(PUBLIC)).map(|_| ()),
+            tracking::open_by_token(&db, line, BROWSER),
+            pages::public_page(&db, line, Some(line), PUBLIC).map(|_| ()),
+            shortlinks::follow(&db, line, Some(line), BROWSER, None).map(|_| ()),
+            pages::confirm(&db, "offer", line).map(|_| ()),
+            super::send::view_online(&db, line, PUBLIC).map(|_| ()),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        {
+            assert_eq!(e.kind(), ErrorKind::NotFound, "line {i}: {e}");
+        }
+    }
+}
