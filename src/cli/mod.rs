@@ -1,6 +1,7 @@
 //! The command tree (clap) and its glue: parse, prompt for what is missing, call a service,
 //! print what it returns. No permission or validation rule lives here.
 
+mod app;
 mod audit;
 mod auth;
 mod backup;
@@ -98,6 +99,9 @@ pub enum Command {
     /// The audit log of every change and every denied attempt
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Applications that use the e-mailing service through the API: scoped keys, rotation
+    #[command(subcommand)]
+    App(app::AppCommand),
     /// Online backups, verification and restore
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -311,6 +315,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Mail(cmd) => mail::run(ctx, cmd),
         Command::User(cmd) => user::run(ctx, cmd),
         Command::Audit(cmd) => audit::run(ctx, cmd),
+        Command::App(cmd) => app::run(ctx, cmd),
         Command::Backup(cmd) => backup::run(ctx, cmd),
         Command::Serve(args) => {
             // The schema is checked (and migrated) before the first request.

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_consent_ledger", include_str!("../../migrations/0009_consent_ledger.sql")),
     ("0010_tracking", include_str!("../../migrations/0010_tracking.sql")),
     ("0011_links_and_pages", include_str!("../../migrations/0011_links_and_pages.sql")),
+    ("0012_applications", include_str!("../../migrations/0012_applications.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -2,6 +2,7 @@
 //! start with `BEGIN IMMEDIATE` so that concurrent writers queue on the busy timeout instead of
 //! failing half-way.
 
+pub mod app;
 pub mod audit;
 pub mod backup;
 pub mod campaign;

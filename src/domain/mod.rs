@@ -2,6 +2,7 @@
 //! take (serde types, so an HTTP handler or another storage engine can use them), the
 //! permission catalogue, validation, time.
 
+pub mod app;
 pub mod audit;
 pub mod backup;
 pub mod campaign;

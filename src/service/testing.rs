@@ -110,6 +110,7 @@ fn campaigns(db: &Db) {
         ..Default::default()
     };
     super::campaign::shortlinks::create(&mark, &link).expect("short link");
+    super::app::create(&session_as(db, "admin"), "intranet", &["mail:send".into()], None).expect("application");
 }
 
 /// A session as a user of the database, without a login (no password, no token).

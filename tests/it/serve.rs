@@ -373,3 +373,29 @@ fn sigterm_under_load_loses_no_accepted_event() {
     assert!(answered > 100, "the load ran ({answered} answers)");
     assert_eq!(stored, answered, "every answered open and click is stored");
 }
+
+/// `rolo app`: the key is printed once and stored nowhere as such; management reads, sales is
+/// refused (exit 5).
+#[test]
+fn application_keys_are_shown_once() {
+    let mut w = World::demo();
+    let made = w
+        .run_as("admin", &["app", "create", "intranet", "--scope", "mail:send", "--rate", "5/s", "--json"])
+        .ok()
+        .json();
+    let key = made["key"].as_str().expect("the key").to_string();
+    assert!(key.starts_with("rolo_"), "{made}");
+    let shown = w.run_as("mia", &["app", "show", "intranet", "--json"]).ok();
+    assert!(!shown.stdout.contains(&key), "show never prints the key");
+    assert_eq!(shown.json()["scopes"], serde_json::json!(["mail:send"]));
+    let bytes =
+        [std::fs::read(&w.db).expect("db"), std::fs::read(w.db.with_extension("db-wal")).unwrap_or_default()].concat();
+    assert!(!String::from_utf8_lossy(&bytes).contains(&key), "only its hash is stored");
+    assert_eq!(w.run_as("bill", &["app", "list"]).code, 5);
+    let rotated = w.run_as("admin", &["app", "rotate", "intranet", "--grace", "1h", "--json"]).ok().json();
+    assert_ne!(rotated["key"], made["key"]);
+    assert_eq!(rotated["keys"].as_array().map(Vec::len), Some(2), "{rotated}");
+    w.run_as("admin", &["app", "revoke", "intranet"]).ok();
+    let after = w.run_as("mia", &["app", "show", "intranet", "--json"]).ok().json();
+    assert!(after["revoked_at"].is_string() && after["keys"] == serde_json::json!([]), "{after}");
+}
