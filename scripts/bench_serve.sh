@@ -59,5 +59,5 @@ run() { # name path kind
 run "open pixel GET /o/TOKEN" "/o/$open" open
 run "click redirect GET /c/TOKEN" "/c/$click" click
 kill -TERM "$server"; wait "$server" || true; server=""
-echo "statuses in the access log:"; awk '/ ms$/ {print "  " $1, $2, $3}' "$work/serve.log" | sort | uniq -c | sort -rn | head -5
-grep -v " ms$" "$work/serve.log" | sort | uniq -c | sort -rn | head -5
+echo "statuses in the access log:"; awk '/ ms [0-9a-f]+$/ {print "  " $1, $2, $3}' "$work/serve.log" | sort | uniq -c | sort -rn | head -5
+grep -Ev " ms [0-9a-f]+$" "$work/serve.log" | sort | uniq -c | sort -rn | head -5

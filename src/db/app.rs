@@ -111,3 +111,40 @@ pub fn touch(tx: &Tx, app: i64, now: DateTime<Utc>) -> Result<()> {
         .execute(params![app, super::utc_text(now)])?;
     Ok(())
 }
+
+/// The stored answer to an application's idempotency key: (request hash, response JSON).
+pub fn idempotent(r: &impl Read, app: i64, key: &str) -> Result<Option<(String, String)>> {
+    Ok(r.conn()
+        .prepare_cached("SELECT request_hash, response FROM api_requests WHERE app_id = ?1 AND idempotency_key = ?2")?
+        .query_row(params![app, key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+pub fn remember(tx: &Tx, app: i64, key: &str, hash: &str, response: &str, now: DateTime<Utc>) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO api_requests (app_id, idempotency_key, request_hash, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![app, key, hash, response, super::utc_text(now)])?;
+    Ok(())
+}
+
+/// Marks a queued message as the application's.
+pub fn own_message(tx: &Tx, app: i64, outbox_id: i64) -> Result<()> {
+    tx.conn().prepare_cached("UPDATE outbox SET app_id = ?1 WHERE id = ?2")?.execute(params![app, outbox_id])?;
+    Ok(())
+}
+
+/// A message of the outbox, if this application queued it.
+pub fn message_of(r: &impl Read, app: i64, id: i64) -> Result<Option<crate::domain::outbox::Mail>> {
+    let found: Option<i64> = r
+        .conn()
+        .prepare_cached("SELECT id FROM outbox WHERE id = ?1 AND app_id = ?2")?
+        .query_row(params![id, app], |r| r.get(0))
+        .optional()?;
+    match found {
+        Some(id) => super::outbox::get(r, id),
+        None => Ok(None),
+    }
+}

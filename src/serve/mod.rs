@@ -33,6 +33,7 @@ use crate::mail::SmtpSettings;
 use crate::service::campaign::send;
 use crate::{Error, ErrorKind, Result};
 
+mod api;
 mod events;
 mod landing;
 mod limits;
@@ -76,7 +77,12 @@ struct App {
     settings: Settings,
     forms: limits::PerAddress,
     pages: limits::PerAddress,
+    app_rates: api::AppRates,
 }
+
+/// The id of a request, in its access log line, its `X-Request-Id` header and API problems.
+#[derive(Debug, Clone, Default)]
+struct RequestId(String);
 
 impl App {
     fn public_url(&self) -> Option<&str> {
@@ -102,6 +108,7 @@ pub fn run(settings: Settings, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         events: events::Writer::start(db)?,
         forms: limits::PerAddress::new(settings.form_rate),
         pages: limits::PerAddress::new(settings.page_rate),
+        app_rates: api::AppRates::default(),
         settings,
     });
     let served = runtime.block_on(serve(app, tls, ready, &halt));
@@ -118,6 +125,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .merge(recipients::routes())
         .merge(landing::routes())
+        .merge(api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(access_log_and_headers))
@@ -226,12 +234,19 @@ async fn shutdown_signal() {
 }
 
 /// One line per request on stderr: method, the route (tokens cut off), status, milliseconds.
-async fn access_log_and_headers(request: Request, next: Next) -> Response {
+async fn access_log_and_headers(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = route_of(request.uri().path());
+    let mut id = [0u8; 8];
+    let _ = getrandom::fill(&mut id);
+    let id = crate::secrets::hex(&id);
+    request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -246,7 +261,7 @@ async fn access_log_and_headers(request: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    eprintln!("{method} {route} {} {} ms", response.status().as_u16(), started.elapsed().as_millis());
+    eprintln!("{method} {route} {} {} ms {id}", response.status().as_u16(), started.elapsed().as_millis());
     response
 }
 
@@ -296,8 +311,11 @@ fn redirect(url: &str) -> Response {
     }
 }
 
-async fn not_found(headers: axum::http::HeaderMap) -> Response {
-    (StatusCode::NOT_FOUND, Html(pages::not_found(pages::Lang::of(&headers)))).into_response()
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return api::unknown_endpoint(request).await;
+    }
+    (StatusCode::NOT_FOUND, Html(pages::not_found(pages::Lang::of(request.headers())))).into_response()
 }
 
 /// A service error as a page: 404 for unknown or forged tokens, 403 for a refused form, 400

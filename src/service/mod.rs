@@ -2,6 +2,7 @@
 //! checks its permission (and ownership) here — never in the CLI — validates its input, runs
 //! one transaction and writes the audit entry. Inputs and outputs are plain serde types.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `rolo` binary on real SQLite files, one isolated world each.
 
+mod api;
 mod auth;
 mod backup;
 mod browser;

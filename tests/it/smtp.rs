@@ -110,6 +110,51 @@ impl Received {
         Received { headers, decoded: decode_qp(&raw), raw }
     }
 
+    /// A header with its RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) decoded.
+    pub fn header_text(&self, name: &str) -> Option<String> {
+        use base64::Engine;
+        let raw = self.header(name)?;
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(start) = rest.find("=?") {
+            out.push_str(&rest[..start]);
+            let word = &rest[start + 2..];
+            let parts: Vec<&str> = word.splitn(3, '?').collect();
+            let Some(end) = parts.get(2).and_then(|p| p.find("?=")) else {
+                out.push_str(&rest[start..]);
+                return Some(out);
+            };
+            let text = &parts[2][..end];
+            let bytes = match parts[1].to_ascii_lowercase().as_str() {
+                "b" => base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default(),
+                _ => {
+                    let mut b = Vec::new();
+                    let t = text.replace('_', " ");
+                    let mut i = 0;
+                    let tb = t.as_bytes();
+                    while i < tb.len() {
+                        if tb[i] == b'=' && i + 2 < tb.len() {
+                            b.push(u8::from_str_radix(&t[i + 1..i + 3], 16).unwrap_or(b'?'));
+                            i += 3;
+                        } else {
+                            b.push(tb[i]);
+                            i += 1;
+                        }
+                    }
+                    b
+                }
+            };
+            out.push_str(&String::from_utf8_lossy(&bytes));
+            rest = &parts[2][end + 2..];
+            // White space between two encoded words is not part of the text.
+            if rest.trim_start().starts_with("=?") {
+                rest = rest.trim_start();
+            }
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }

@@ -281,25 +281,28 @@ fn render_with(
     render_value(library, parts, Value::from(minijinja::value::Serde(ctx)), media, strict)
 }
 
+/// The variables a transactional template (and what it pulls in, its subject and text) uses.
+pub fn referenced_variables(library: &Library, parts: &Parts) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for source in chain(library, parts.name).iter().map(String::as_str).chain([parts.subject]).chain(parts.text) {
+        let env = Environment::new();
+        let Ok(t) = env.template_from_str(source) else { continue };
+        for var in t.undeclared_variables(false) {
+            if !["media", "loop", "range", "namespace", "super", "self"].contains(&var.as_str()) {
+                used.insert(var);
+            }
+        }
+    }
+    used
+}
+
 /// The variables a transactional template names that `given` does not define.
 pub fn missing_variables(
     library: &Library,
     parts: &Parts,
     given: &serde_json::Map<String, serde_json::Value>,
 ) -> Vec<String> {
-    let mut missing = BTreeSet::new();
-    for source in chain(library, parts.name).iter().map(String::as_str).chain([parts.subject]).chain(parts.text) {
-        let env = Environment::new();
-        let Ok(t) = env.template_from_str(source) else { continue };
-        for var in t.undeclared_variables(false) {
-            if !given.contains_key(&var)
-                && !["media", "loop", "range", "namespace", "super", "self"].contains(&var.as_str())
-            {
-                missing.insert(var);
-            }
-        }
-    }
-    missing.into_iter().collect()
+    referenced_variables(library, parts).into_iter().filter(|v| !given.contains_key(v)).collect()
 }
 
 /// Renders a transactional template with the variables an application or a person gave.
@@ -309,8 +312,12 @@ pub fn render_vars(
     vars: &serde_json::Map<String, serde_json::Value>,
     media: MediaResolver,
 ) -> Result<Rendered> {
-    if let Some(v) = missing_variables(library, parts, vars).first() {
+    let used = referenced_variables(library, parts);
+    if let Some(v) = used.iter().find(|v| !vars.contains_key(*v)) {
         return Err(Error::invalid("var", format!("the template needs `{v}` (--var {v}=…)")));
+    }
+    if let Some(v) = vars.keys().find(|k| !used.contains(*k)) {
+        return Err(Error::invalid("var", format!("the template does not use `{v}` (a misspelt variable?)")));
     }
     render_value(library, parts, Value::from(minijinja::value::Serde(vars)), media, true)
 }

@@ -1,13 +1,14 @@
-//! `rolo mail send`: one message to one address, from a template (transactional, or a
-//! campaign template that then honours the suppression list) or from a subject and a body,
-//! through the outbox like every other mail. An idempotency key makes a repeat a no-op.
+//! One message to one address, from a template (transactional, or a campaign template that
+//! then honours the suppression list) or from a subject and a body, through the outbox like
+//! every other mail: `rolo mail send` for staff, `POST /api/v1/messages` for applications. An
+//! idempotency key makes a repeat a no-op.
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::template::{library, version_of};
-use crate::db;
+use crate::db::{self, Db, Tx};
 use crate::domain::campaign;
 use crate::domain::outbox::{OneOff, Queued};
 use crate::domain::template::{self, Parts, TemplateKind};
@@ -16,70 +17,117 @@ use crate::mail::{self, SmtpSettings, html_escape};
 use crate::service::authz::Session;
 use crate::{Error, Result};
 
-/// The subject, HTML and text of a one-off message.
-fn content(session: &Session, input: &OneOff) -> Result<(String, String, String, bool)> {
-    let db = session.db();
-    match (&input.template, &input.subject, &input.body) {
-        (Some(spec), None, None) => {
-            let (name, version) = match spec.rsplit_once('@') {
-                Some((n, v)) => (
-                    n,
-                    Some(
-                        v.trim()
-                            .parse::<i64>()
-                            .map_err(|_| Error::invalid("template", format!("`{v}` is not a version")))?,
-                    ),
-                ),
-                None => (spec.as_str(), None),
-            };
-            let v = version_of(db, name, version)?;
-            let lib = library(db, &v)?;
-            let vars = input.vars.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
-            let no_media: template::MediaResolver = Arc::new(|_| None);
-            let r = template::render_vars(
-                &lib,
-                &Parts { name: &v.name, subject: &v.subject, text: v.text.as_deref() },
-                &vars,
-                no_media,
-            )?;
-            Ok((r.subject, r.html, r.text, v.kind == TemplateKind::Campaign.as_str()))
-        }
-        (None, Some(subject), Some(body)) => {
-            let subject = validate::text("subject", subject, 300)?;
-            let body = validate::notes("body", body, 200_000)?;
-            if body.is_empty() {
-                return Err(Error::invalid("body", "must not be empty"));
-            }
-            Ok((subject, format!("<p>{}</p>", html_escape(&body)), body, false))
-        }
-        (None, None, None) => Err(Error::usage("give --template T, or --subject S and --body T")),
-        (Some(_), _, _) => Err(Error::usage("give --template or --subject/--body, not both")),
-        _ => Err(Error::usage("a message from text needs both --subject and --body")),
+/// What a message is made of, as given.
+pub struct Content<'a> {
+    /// `T` or `T@VERSION`.
+    pub template: Option<&'a str>,
+    pub vars: &'a serde_json::Map<String, serde_json::Value>,
+    pub subject: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub html: Option<&'a str>,
+}
+
+/// A message checked and rendered, ready to queue.
+pub struct Prepared {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub kind: &'static str,
+}
+
+fn template_spec(spec: &str) -> Result<(&str, Option<i64>)> {
+    match spec.rsplit_once('@') {
+        Some((n, v)) => Ok((
+            n,
+            Some(v.trim().parse::<i64>().map_err(|_| Error::invalid("template", format!("`{v}` is not a version")))?),
+        )),
+        None => Ok((spec, None)),
     }
 }
 
+/// Checks the address, the suppression list (campaign templates are marketing) and the
+/// content, and renders it; a variable missing or not used by the template is named.
+pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Prepared> {
+    let to = validate::email("to", to)?;
+    match (c.template, c.subject, c.text, c.html) {
+        (Some(spec), None, None, None) => {
+            let (name, version) = template_spec(spec)?;
+            let v = version_of(db, name, version)?;
+            if v.kind == TemplateKind::Campaign.as_str()
+                && db::campaign::suppression(db, &campaign::mailbox_hash(&to))?.is_some()
+            {
+                return Err(Error::conflict(format!(
+                    "{to} is on the suppression list; a campaign template does not reach it"
+                )));
+            }
+            let lib = library(db, &v)?;
+            let no_media: template::MediaResolver = Arc::new(|_| None);
+            let parts = Parts { name: &v.name, subject: &v.subject, text: v.text.as_deref() };
+            let r = template::render_vars(&lib, &parts, c.vars, no_media)?;
+            Ok(Prepared { to, subject: r.subject, html: r.html, text: r.text, kind: "mail.template" })
+        }
+        (None, Some(subject), text, html) if text.is_some() || html.is_some() => {
+            let subject = validate::text("subject", subject, 300)?;
+            let text = text.map(|t| validate::notes("text", t, 200_000)).transpose()?.filter(|t| !t.is_empty());
+            let html = html.map(|h| validate::notes("html", h, 500_000)).transpose()?.filter(|h| !h.is_empty());
+            let (html, text) = match (html, text) {
+                (None, None) => return Err(Error::invalid("body", "must not be empty")),
+                (Some(h), Some(t)) => (template::inline_css(&h)?, t),
+                (Some(h), None) => {
+                    let h = template::inline_css(&h)?;
+                    let t = template::text_of(&h);
+                    (h, t)
+                }
+                (None, Some(t)) => (format!("<p>{}</p>", html_escape(&t).replace('\n', "<br>")), t),
+            };
+            Ok(Prepared { to, subject, html, text, kind: "mail.oneoff" })
+        }
+        (None, None, None, None) => Err(Error::usage("give --template T, or --subject S and --body T")),
+        (Some(_), _, _, _) => Err(Error::usage("give a template, or a subject and a body, not both")),
+        _ => Err(Error::usage("a message from text needs a subject and a body")),
+    }
+}
+
+/// Queues a prepared message in the caller's transaction; returns its outbox id.
+pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, p: &Prepared, key: Option<&str>, now: DateTime<Utc>) -> Result<i64> {
+    let message_id = mail::new_message_id(&smtp.domain())?;
+    db::outbox::enqueue(
+        tx,
+        &db::outbox::NewMail {
+            to: &p.to,
+            subject: &p.subject,
+            text_body: &p.text,
+            html_body: &p.html,
+            message_id: &message_id,
+            in_reply_to: None,
+            references: None,
+            ticket_id: None,
+            kind: p.kind,
+            idempotency_key: key,
+        },
+        now,
+    )
+}
+
+/// `rolo mail send`.
 pub fn send(session: &Session, smtp: &SmtpSettings, input: &OneOff) -> Result<Queued> {
     let grant = session.require(Permission::MailSend)?;
-    let to = validate::email("to", &input.to)?;
     let key = input.idempotency_key.as_deref().map(|k| validate::text("idempotency key", k, 200)).transpose()?;
     if let Some(k) = &key
         && let Some(first) = db::outbox::by_idempotency_key(session.db(), k)?
     {
         return Ok(Queued { mail: first, repeated: true });
     }
-    // A campaign template is marketing: the suppression list is checked before anything else.
-    let marketing = match input.template.as_deref() {
-        Some(spec) => {
-            let name = spec.rsplit_once('@').map_or(spec, |(n, _)| n);
-            version_of(session.db(), name, None)?.kind == TemplateKind::Campaign.as_str()
-        }
-        None => false,
+    let vars = input.vars.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
+    let content = Content {
+        template: input.template.as_deref(),
+        vars: &vars,
+        subject: input.subject.as_deref(),
+        text: input.body.as_deref(),
+        html: None,
     };
-    if marketing && db::campaign::suppression(session.db(), &campaign::mailbox_hash(&to))?.is_some() {
-        return Err(Error::conflict(format!("{to} is on the suppression list; a campaign template does not reach it")));
-    }
-    let (subject, html, text, _) = content(session, input)?;
-    let message_id = mail::new_message_id(&smtp.domain())?;
+    let p = prepare(session.db(), &input.to, &content)?;
     let now = Utc::now();
     grant.write(|tx| {
         if let Some(k) = &key
@@ -87,26 +135,14 @@ pub fn send(session: &Session, smtp: &SmtpSettings, input: &OneOff) -> Result<Qu
         {
             return Ok(Queued { mail: first, repeated: true });
         }
-        let new = db::outbox::NewMail {
-            to: &to,
-            subject: &subject,
-            text_body: &text,
-            html_body: &html,
-            message_id: &message_id,
-            in_reply_to: None,
-            references: None,
-            ticket_id: None,
-            kind: if input.template.is_some() { "mail.template" } else { "mail.oneoff" },
-            idempotency_key: key.as_deref(),
-        };
-        let id = db::outbox::enqueue(tx, &new, now)?;
+        let id = enqueue(tx, smtp, &p, key.as_deref(), now)?;
         grant.audit(
             tx,
             "mail.send",
             "outbox",
             Some(id),
             None,
-            Some(&serde_json::json!({"template": input.template, "kind": new.kind})),
+            Some(&serde_json::json!({"template": input.template, "kind": p.kind})),
         )?;
         let mail = db::outbox::get(tx, id)?.ok_or_else(|| Error::internal("message vanished"))?;
         Ok(Queued { mail, repeated: false })

@@ -1,0 +1,256 @@
+//! What an application does through the API of `rolo serve`, with the rights of its scopes
+//! only: queue messages (`POST /api/v1/messages`) and read the status of its own
+//! (`GET /api/v1/messages/ID`). Every call is audited under the application's name.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::authz::system_key;
+use super::campaign::oneoff::{self, Content};
+use crate::db::{self, Db, Tx};
+use crate::domain::app::{AppPrincipal, Scope};
+use crate::domain::audit::Outcome;
+use crate::mail::SmtpSettings;
+use crate::{Error, ErrorKind, Result};
+
+/// At most this many recipients per request (each gets their own message).
+pub const MAX_RECIPIENTS: usize = 50;
+
+/// One address, or a few.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Recipients {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The body of `POST /api/v1/messages`: a template (`name` or `name@version`) with its
+/// variables, or a subject with an HTML and/or a text body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub to: Recipients,
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub html: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// One queued message.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MessageRef {
+    pub id: i64,
+    pub to: String,
+    pub status: String,
+}
+
+/// The answer of `POST /api/v1/messages` (202).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Accepted {
+    /// The first message's id.
+    pub id: i64,
+    pub messages: Vec<MessageRef>,
+}
+
+/// `GET /api/v1/messages/ID`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageStatus {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    /// queued, sending, sent or failed (deferred while a retry waits).
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub next_attempt_at: Option<String>,
+}
+
+fn require(app: &AppPrincipal, scope: Scope) -> Result<()> {
+    if app.has(scope) { Ok(()) } else { Err(Error::denied(&format!("this application lacks the `{scope}` scope"))) }
+}
+
+fn audit(tx: &Tx, app: &AppPrincipal, action: &str, id: Option<i64>, detail: &str) -> Result<()> {
+    let who = format!("app:{}", app.name);
+    db::audit::append(
+        tx,
+        &db::audit::NewEntry {
+            at: Utc::now(),
+            actor_id: None,
+            actor: Some(&who),
+            action,
+            entity: "outbox",
+            entity_id: id,
+            outcome: Outcome::Ok,
+            detail: Some(detail),
+            before: None,
+            after: None,
+        },
+    )
+}
+
+/// Queues a message per recipient; with an idempotency key, a repeat (same body) gets the
+/// first answer back and queues nothing, another body under the same key is a conflict.
+/// Returns the answer and whether it is a repeat.
+pub fn send(
+    db: &Db,
+    app: &AppPrincipal,
+    smtp: &SmtpSettings,
+    m: &NewMessage,
+    key: Option<&str>,
+) -> Result<(Accepted, bool)> {
+    require(app, Scope::MailSend)?;
+    let key = key.map(|k| crate::domain::validate::text("Idempotency-Key", k, 200)).transpose()?;
+    let hash =
+        crate::secrets::hex(ring::digest::digest(&ring::digest::SHA256, serde_json::to_string(m)?.as_bytes()).as_ref());
+    let repeat = |stored: Option<(String, String)>| -> Result<Option<(Accepted, bool)>> {
+        match stored {
+            Some((h, _)) if h != hash => Err(Error::conflict(
+                "this Idempotency-Key was used for another request; use a new key for a new message",
+            )),
+            Some((_, response)) => Ok(Some((serde_json::from_str(&response)?, true))),
+            None => Ok(None),
+        }
+    };
+    if let Some(k) = &key
+        && let Some(first) = repeat(db::app::idempotent(db, app.id, k)?)?
+    {
+        return Ok(first);
+    }
+    let to: Vec<String> = match &m.to {
+        Recipients::One(a) => vec![a.clone()],
+        Recipients::Many(list) => list.clone(),
+    };
+    if to.is_empty() || to.len() > MAX_RECIPIENTS {
+        return Err(Error::invalid("to", format!("give 1 to {MAX_RECIPIENTS} addresses")));
+    }
+    let content = Content {
+        template: m.template.as_deref(),
+        vars: &m.variables,
+        subject: m.subject.as_deref(),
+        text: m.text.as_deref(),
+        html: m.html.as_deref(),
+    };
+    let prepared = to.iter().map(|a| oneoff::prepare(db, a, &content)).collect::<Result<Vec<_>>>()?;
+    let now = Utc::now();
+    db.write(&system_key(), |tx| {
+        if let Some(k) = &key
+            && let Some(first) = repeat(db::app::idempotent(tx, app.id, k)?)?
+        {
+            return Ok(first);
+        }
+        let mut messages = Vec::new();
+        for p in &prepared {
+            let id = oneoff::enqueue(tx, smtp, p, None, now)?;
+            db::app::own_message(tx, app.id, id)?;
+            messages.push(MessageRef { id, to: p.to.clone(), status: "queued".into() });
+        }
+        let accepted = Accepted { id: messages[0].id, messages };
+        if let Some(k) = &key {
+            db::app::remember(tx, app.id, k, &hash, &serde_json::to_string(&accepted)?, now)?;
+        }
+        let detail = format!("{} message(s), {}", accepted.messages.len(), m.template.as_deref().unwrap_or("text"));
+        audit(tx, app, "api.message", Some(accepted.id), &detail)?;
+        Ok((accepted, false))
+    })
+}
+
+/// The status of one of the application's messages; another's (or none) is not found.
+pub fn status(db: &Db, app: &AppPrincipal, id: i64) -> Result<MessageStatus> {
+    require(app, Scope::MailSend)?;
+    let m = db::app::message_of(db, app.id, id)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no message {id} of this application")))?;
+    let waiting = m.status == "queued" && m.attempts > 0;
+    Ok(MessageStatus {
+        id: m.id,
+        to: m.to,
+        subject: m.subject,
+        status: if waiting { "deferred".into() } else { m.status },
+        attempts: m.attempts,
+        last_error: m.last_error,
+        created_at: m.created_at,
+        sent_at: m.sent_at,
+        next_attempt_at: (waiting || m.attempts == 0).then_some(m.next_attempt_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::testing::{demo, session_as, settings};
+
+    fn principal(db: &Db, name: &str, scopes: &[&str]) -> AppPrincipal {
+        let admin = session_as(db, "admin");
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let issued = crate::service::app::create(&admin, name, &scopes, None).expect("app");
+        crate::service::app::authenticate(db, &issued.key, Utc::now()).expect("auth")
+    }
+
+    fn message(json: &str) -> NewMessage {
+        serde_json::from_str(json).expect("a message")
+    }
+
+    #[test]
+    fn messages_follow_the_rules_of_mail_send_and_the_scopes() {
+        let template = demo();
+        let smtp = settings().smtp;
+        // (scopes, body, expected error kind or None)
+        let cases: &[(&[&str], &str, Option<ErrorKind>)] = &[
+            (&["mail:send"], r#"{"to": "a@exemple.fr", "subject": "Bonjour", "text": "Été"}"#, None),
+            (&["mail:send"], r#"{"to": ["a@exemple.fr", "b@exemple.fr"], "subject": "S", "html": "<p>H</p>"}"#, None),
+            (&["contact:subscribe"], r#"{"to": "a@exemple.fr", "subject": "S", "text": "T"}"#, Some(ErrorKind::Denied)),
+            (&["mail:send"], r#"{"to": "not an address", "subject": "S", "text": "T"}"#, Some(ErrorKind::Invalid)),
+            (&["mail:send"], r#"{"to": [], "subject": "S", "text": "T"}"#, Some(ErrorKind::Invalid)),
+            (&["mail:send"], r#"{"to": "a@exemple.fr", "subject": "S"}"#, Some(ErrorKind::Usage)),
+            (&["mail:send"], r#"{"to": "a@exemple.fr", "template": "nope"}"#, Some(ErrorKind::NotFound)),
+            (&["mail:send"], r#"{"to": "a@exemple.fr", "template": "welcome@x"}"#, Some(ErrorKind::Invalid)),
+            // `welcome` is a campaign template: the suppression list applies.
+            (&["mail:send"], r#"{"to": "nobody@example.com", "template": "welcome"}"#, Some(ErrorKind::Conflict)),
+        ];
+        for (i, (scopes, body, expected)) in cases.iter().enumerate() {
+            let db = template.copy_in_memory().expect("copy");
+            let app = principal(&db, "app", scopes);
+            let before = db.dump().expect("dump");
+            match (send(&db, &app, smtp, &message(body), None), expected) {
+                (Ok((a, false)), None) => {
+                    for m in &a.messages {
+                        assert_eq!(status(&db, &app, m.id).expect("status").status, "queued", "{body}");
+                    }
+                }
+                (Err(e), Some(kind)) => {
+                    assert_eq!(e.kind(), *kind, "case {i} {body}: {e}");
+                    assert_eq!(db.dump().expect("dump"), before, "case {i} changed the database");
+                }
+                (other, _) => panic!("case {i} {body}: {other:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_idempotency_key_returns_the_first_answer_and_belongs_to_one_application() {
+        let db = demo();
+        let smtp = settings().smtp;
+        let (a, b) = (principal(&db, "a", &["mail:send"]), principal(&db, "b", &["mail:send"]));
+        let m = message(r#"{"to": "x@exemple.fr", "subject": "S", "text": "T"}"#);
+        let (first, repeated) = send(&db, &a, smtp, &m, Some("k1")).expect("first");
+        assert!(!repeated);
+        let (again, repeated) = send(&db, &a, smtp, &m, Some("k1")).expect("again");
+        assert!(repeated && again.id == first.id);
+        let other = message(r#"{"to": "y@exemple.fr", "subject": "S", "text": "T"}"#);
+        assert_eq!(send(&db, &a, smtp, &other, Some("k1")).expect_err("reuse").kind(), ErrorKind::Conflict);
+        let (theirs, repeated) = send(&db, &b, smtp, &m, Some("k1")).expect("b's own key space");
+        assert!(!repeated && theirs.id != first.id);
+        assert_eq!(status(&db, &b, first.id).expect_err("a's message").kind(), ErrorKind::NotFound);
+        let queued: i64 = crate::db::Read::conn(&db)
+            .query_row("SELECT count(*) FROM outbox WHERE to_addr = 'x@exemple.fr'", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(queued, 2, "one for a, one for b");
+    }
+}
