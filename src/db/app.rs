@@ -89,7 +89,7 @@ pub fn revoke(tx: &Tx, app: i64, now: DateTime<Utc>) -> Result<()> {
 pub fn principal(r: &impl Read, hash: &str, now: DateTime<Utc>) -> Result<Option<AppPrincipal>> {
     Ok(r.conn()
         .prepare_cached(
-            "SELECT a.id, a.name, a.scopes, a.rate FROM app_keys k JOIN applications a ON a.id = k.app_id
+            "SELECT a.id, a.name, a.scopes, a.rate, a.created_by FROM app_keys k JOIN applications a ON a.id = k.app_id
              WHERE k.key_hash = ?1 AND a.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?2)",
         )?
         .query_row(params![hash, super::utc_text(now)], |r| {
@@ -99,6 +99,7 @@ pub fn principal(r: &impl Read, hash: &str, now: DateTime<Utc>) -> Result<Option
                 name: r.get(1)?,
                 scopes: serde_json::from_str(&scopes).unwrap_or_default(),
                 rate: r.get(3)?,
+                owner_id: r.get(4)?,
             })
         })
         .optional()?)

@@ -87,6 +87,8 @@ pub struct Issued {
 pub struct AppPrincipal {
     pub id: i64,
     pub name: String,
+    /// The user who created it: contacts it adds are that user's clients.
+    pub owner_id: i64,
     pub scopes: Vec<Scope>,
     pub rate: i64,
 }

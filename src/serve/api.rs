@@ -26,6 +26,8 @@ pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/v1/messages", post(send))
         .route("/api/v1/messages/{id}", get(status))
+        .route("/api/v1/contacts", post(subscribe))
+        .route("/api/v1/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::disable())
 }
 
@@ -120,6 +122,33 @@ async fn principal(app: &Arc<App>, headers: &HeaderMap, request: &RequestId) -> 
     Ok(principal)
 }
 
+/// The JSON body of a request, or the problem to answer: 413 past the limit (from its
+/// Content-Length, before reading), 415 when it is not JSON, 400 when it does not parse, 422
+/// when it parses but does not fit the schema.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    rid: &RequestId,
+) -> Result<T, Response> {
+    let too_big = || problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is over {API_BODY_LIMIT} bytes"), rid);
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > API_BODY_LIMIT) {
+        return Err(too_big());
+    }
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json_type {
+        return Err(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json", rid));
+    }
+    let bytes = axum::body::to_bytes(body, API_BODY_LIMIT).await.map_err(|_| too_big())?;
+    serde_json::from_slice(&bytes).map_err(|e| match e.is_data() {
+        true => problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), rid),
+        false => problem(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}"), rid),
+    })
+}
+
 /// `POST /api/v1/messages`: 202 with the queued message(s).
 async fn send(State(app): State<Arc<App>>, request: Request) -> Response {
     let rid = request.extensions().get::<RequestId>().cloned().unwrap_or_default();
@@ -128,28 +157,9 @@ async fn send(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > API_BODY_LIMIT) {
-        return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is over {API_BODY_LIMIT} bytes"), &rid);
-    }
-    let json_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
-    if !json_type {
-        return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the message as application/json", &rid);
-    }
-    let bytes = match axum::body::to_bytes(Body::new(body), API_BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => {
-            return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is over {API_BODY_LIMIT} bytes"), &rid);
-        }
-    };
-    let message: api::NewMessage = match serde_json::from_slice(&bytes) {
+    let message: api::NewMessage = match read_json(&parts.headers, body, &rid).await {
         Ok(m) => m,
-        Err(e) if e.is_data() => return problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), &rid),
-        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}"), &rid),
+        Err(r) => return r,
     };
     let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
     let sent = blocking(move || {
@@ -159,6 +169,24 @@ async fn send(State(app): State<Arc<App>>, request: Request) -> Response {
     .await;
     match sent {
         Ok((accepted, _)) => json(StatusCode::ACCEPTED, &accepted),
+        Err(e) => from_error(&e, &rid),
+    }
+}
+
+/// `POST /api/v1/contacts`: 201 for a new contact, 200 for one completed.
+async fn subscribe(State(app): State<Arc<App>>, request: Request) -> Response {
+    let rid = request.extensions().get::<RequestId>().cloned().unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let principal = match principal(&app, &parts.headers, &rid).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let contact: api::NewContact = match read_json(&parts.headers, body, &rid).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match blocking(move || api::subscribe(&*app.pool.get()?, &principal, &contact)).await {
+        Ok(s) => json(if s.created { StatusCode::CREATED } else { StatusCode::OK }, &s),
         Err(e) => from_error(&e, &rid),
     }
 }
@@ -182,4 +210,90 @@ async fn status(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, reque
 pub(super) async fn unknown_endpoint(request: Request) -> Response {
     let rid = request.extensions().get::<RequestId>().cloned().unwrap_or_default();
     problem(StatusCode::NOT_FOUND, "no such endpoint", &rid)
+}
+
+/// `GET /api/v1/openapi.json`: the contract (no key needed).
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// The OpenAPI 3.1 document of this API; `tests` check it against the handlers' types.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The document is the contract: every schema names exactly the fields the handlers' types
+    /// read or write, and every route of the router is in it.
+    #[test]
+    fn the_openapi_document_matches_the_types_and_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let schema = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
+        let accepted = api::Accepted {
+            id: 1,
+            messages: vec![api::MessageRef { id: 1, to: "a@b.c".into(), status: "queued".into() }],
+        };
+        let status = api::MessageStatus {
+            id: 1,
+            to: String::new(),
+            subject: String::new(),
+            status: String::new(),
+            attempts: 0,
+            last_error: None,
+            created_at: String::new(),
+            sent_at: None,
+            next_attempt_at: None,
+        };
+        let subscribed = api::Subscribed { id: 1, created: true, consent: "granted".into(), groups: vec![] };
+        let message = api::NewMessage {
+            to: api::Recipients::One("a@b.c".into()),
+            template: None,
+            variables: Default::default(),
+            subject: None,
+            html: None,
+            text: None,
+        };
+        let contact = api::NewContact {
+            email: String::new(),
+            name: None,
+            phone: None,
+            fields: Default::default(),
+            groups: vec![],
+            consent_text: String::new(),
+        };
+        for (name, value) in [
+            ("Accepted", serde_json::to_value(&accepted)),
+            ("MessageRef", serde_json::to_value(&accepted.messages[0])),
+            ("MessageStatus", serde_json::to_value(&status)),
+            ("Subscribed", serde_json::to_value(&subscribed)),
+            ("NewMessage", serde_json::to_value(&message)),
+            ("NewContact", serde_json::to_value(&contact)),
+        ] {
+            assert_eq!(keys(&schema(name)), keys(&value.expect("serialise")), "{name}");
+        }
+        // Request bodies refuse what the document does not declare (additionalProperties: false).
+        assert!(serde_json::from_value::<api::NewMessage>(json!({"to": "a@b.c", "cc": "x"})).is_err());
+        assert!(
+            serde_json::from_value::<api::NewContact>(json!({"email": "a", "consent_text": "x", "vip": 1})).is_err()
+        );
+        let problem_keys: BTreeSet<String> =
+            ["type", "title", "status", "detail", "request_id"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(keys(&schema("Problem")), problem_keys);
+        let paths = keys(&doc["paths"]);
+        let source = include_str!("api.rs");
+        for route in source.split(".route(\"").skip(1).map(|r| r.split('"').next().unwrap_or("")) {
+            assert!(paths.contains(route), "{route} is served but not documented");
+        }
+        assert_eq!(paths.len(), source.matches(".route(\"").count(), "documented but not served");
+    }
 }

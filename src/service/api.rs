@@ -73,11 +73,41 @@ pub struct MessageStatus {
     pub next_attempt_at: Option<String>,
 }
 
+/// The body of `POST /api/v1/contacts`: a person who agreed, in the application, to the
+/// `consent_text` it showed them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Custom field values by key.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Groups (by name) the contact joins.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The sentence the person agreed to; its SHA-256 goes to the consent ledger.
+    pub consent_text: String,
+}
+
+/// The answer of `POST /api/v1/contacts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscribed {
+    pub id: i64,
+    /// Whether the contact is new (201) or was completed (200).
+    pub created: bool,
+    pub consent: String,
+    pub groups: Vec<String>,
+}
+
 fn require(app: &AppPrincipal, scope: Scope) -> Result<()> {
     if app.has(scope) { Ok(()) } else { Err(Error::denied(&format!("this application lacks the `{scope}` scope"))) }
 }
 
-fn audit(tx: &Tx, app: &AppPrincipal, action: &str, id: Option<i64>, detail: &str) -> Result<()> {
+fn audit(tx: &Tx, app: &AppPrincipal, action: &str, entity: &str, id: Option<i64>, detail: &str) -> Result<()> {
     let who = format!("app:{}", app.name);
     db::audit::append(
         tx,
@@ -86,7 +116,7 @@ fn audit(tx: &Tx, app: &AppPrincipal, action: &str, id: Option<i64>, detail: &st
             actor_id: None,
             actor: Some(&who),
             action,
-            entity: "outbox",
+            entity,
             entity_id: id,
             outcome: Outcome::Ok,
             detail: Some(detail),
@@ -157,7 +187,7 @@ pub fn send(
             db::app::remember(tx, app.id, k, &hash, &serde_json::to_string(&accepted)?, now)?;
         }
         let detail = format!("{} message(s), {}", accepted.messages.len(), m.template.as_deref().unwrap_or("text"));
-        audit(tx, app, "api.message", Some(accepted.id), &detail)?;
+        audit(tx, app, "api.message", "outbox", Some(accepted.id), &detail)?;
         Ok((accepted, false))
     })
 }
@@ -178,6 +208,48 @@ pub fn status(db: &Db, app: &AppPrincipal, id: i64) -> Result<MessageStatus> {
         created_at: m.created_at,
         sent_at: m.sent_at,
         next_attempt_at: (waiting || m.attempts == 0).then_some(m.next_attempt_at),
+    })
+}
+
+/// Adds or completes a contact (the checks and dedupe of `client create`; an existing client's
+/// values are never replaced), grants its marketing consent with the application as source and
+/// the text it showed, and adds it to the groups named (each must exist).
+pub fn subscribe(db: &Db, app: &AppPrincipal, c: &NewContact) -> Result<Subscribed> {
+    require(app, Scope::ContactSubscribe)?;
+    let consent_text = crate::domain::validate::text("consent_text", &c.consent_text, 2000)?;
+    let checked =
+        crate::service::contacts::check(db, &c.email, c.name.as_deref(), c.phone.as_deref(), &c.fields, None)?;
+    let groups = c
+        .groups
+        .iter()
+        .map(|g| {
+            db::population::group(db, g.trim(), None)?
+                .ok_or_else(|| Error::invalid("groups", format!("there is no group `{}`", g.trim())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let hash = crate::service::contacts::text_hash(&consent_text);
+    let now = Utc::now();
+    db.write(&system_key(), |tx| {
+        let (id, previous) = crate::service::contacts::upsert(tx, &checked, app.owner_id, now)?;
+        let detail = format!("application {}", app.name);
+        let mut change = crate::service::consent::change(
+            id,
+            previous.as_deref(),
+            "granted",
+            crate::domain::profile::ConsentSource::Api,
+            None,
+        );
+        change.detail = Some(&detail);
+        change.text_hash = Some(&hash);
+        crate::service::consent::note(tx, &change, now)?;
+        db::consent::set(tx, id, "granted", now)?;
+        for g in &groups {
+            db::population::add_member(tx, g.id, id, app.owner_id, now)?;
+        }
+        let created = previous.is_none();
+        let what = if created { "created with consent" } else { "completed, consent granted" };
+        audit(tx, app, "api.contact", "client", Some(id), what)?;
+        Ok(Subscribed { id, created, consent: "granted".into(), groups: db::population::groups_of(tx, id)? })
     })
 }
 
@@ -229,6 +301,67 @@ mod tests {
                     assert_eq!(db.dump().expect("dump"), before, "case {i} changed the database");
                 }
                 (other, _) => panic!("case {i} {body}: {other:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn contacts_are_added_or_completed_with_consent_and_groups() {
+        let template = demo();
+        let body = |json: &str| -> NewContact { serde_json::from_str(json).expect("a contact") };
+        // (scopes, body, expected error kind or None)
+        let cases: &[(&[&str], &str, Option<ErrorKind>)] = &[
+            (
+                &["contact:subscribe"],
+                r#"{"email": "zoé@exemple.fr", "name": "Zoé", "groups": ["Clients 2023"], "consent_text": "Oui"}"#,
+                None,
+            ),
+            (
+                &["contact:subscribe"],
+                r#"{"email": "kevin@startup.io", "name": "Mallory", "consent_text": "Oui"}"#,
+                None,
+            ),
+            (&["mail:send"], r#"{"email": "a@exemple.fr", "consent_text": "Oui"}"#, Some(ErrorKind::Denied)),
+            (
+                &["contact:subscribe"],
+                r#"{"email": "a@exemple.fr", "groups": ["Nope"], "consent_text": "Oui"}"#,
+                Some(ErrorKind::Invalid),
+            ),
+            (
+                &["contact:subscribe"],
+                r#"{"email": "a@exemple.fr", "fields": {"salaire": "1"}, "consent_text": "Oui"}"#,
+                Some(ErrorKind::Invalid),
+            ),
+            (&["contact:subscribe"], r#"{"email": "a@exemple.fr", "consent_text": "  "}"#, Some(ErrorKind::Invalid)),
+            (&["contact:subscribe"], r#"{"email": "@", "consent_text": "Oui"}"#, Some(ErrorKind::Invalid)),
+        ];
+        for (i, (scopes, json, expected)) in cases.iter().enumerate() {
+            let db = template.copy_in_memory().expect("copy");
+            let app = principal(&db, "forms", scopes);
+            let before = db.dump().expect("dump");
+            let kevin = crate::db::client::find_by_email(&db, "kevin@startup.io").expect("read").expect("kevin");
+            match (subscribe(&db, &app, &body(json)), expected) {
+                (Ok(s), None) => {
+                    let c = crate::db::client::get(&db, s.id).expect("read").expect("client");
+                    assert_eq!(c.consent, "granted", "case {i}");
+                    if c.id == kevin.id {
+                        assert!(!s.created && c.full_name == kevin.full_name, "case {i}: completed, not renamed");
+                    } else {
+                        assert!(s.created && s.groups == ["Clients 2023"], "case {i}: {s:?}");
+                    }
+                    if kevin.consent == "granted" && c.id == kevin.id {
+                        continue; // no change of consent, no ledger entry
+                    }
+                    let ledger = crate::db::consent::history(&db, s.id).expect("ledger");
+                    let last = ledger.last().expect("an entry");
+                    assert_eq!((last.source.as_str(), last.detail.as_deref()), ("api", Some("application forms")));
+                    assert_eq!(last.text_hash.as_deref(), Some(crate::service::contacts::text_hash("Oui").as_str()));
+                }
+                (Err(e), Some(kind)) => {
+                    assert_eq!(e.kind(), *kind, "case {i}: {e}");
+                    assert_eq!(db.dump().expect("dump"), before, "case {i} changed the database");
+                }
+                (other, _) => panic!("case {i}: {other:?}, expected {expected:?}"),
             }
         }
     }

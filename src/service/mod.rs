@@ -12,6 +12,7 @@ pub mod campaign;
 pub mod client;
 pub mod company;
 pub mod consent;
+pub mod contacts;
 pub mod contract;
 pub mod dedupe;
 pub mod event;

@@ -146,6 +146,32 @@ fn an_application_sends_a_templated_french_message_once() {
     assert_eq!(get(&base, &new_key, id).0, 200);
     w.run_as("admin", &["app", "revoke", "intranet"]).ok();
     assert_eq!(get(&base, &new_key, id).0, 401);
+    // Contacts (scope contact:subscribe): created with consent and group, then completed.
+    let contact = |body: &str| {
+        let mut r = agent()
+            .post(&format!("{base}/api/v1/contacts"))
+            .header("Authorization", &format!("Bearer {contacts}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .expect("POST");
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (r.status().as_u16(), serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default())
+    };
+    let body = r#"{"email": "noé@exemple.fr", "name": "Noé Ça", "groups": ["Clients 2023"], "consent_text": "J’accepte la lettre « Rolo »"}"#;
+    let (s, j) = contact(body);
+    assert!(s == 201 && j["created"] == true && j["groups"] == serde_json::json!(["Clients 2023"]), "{s} {j}");
+    let (s, j) = contact(&body.replace("Noé Ça", "Mallory"));
+    assert!(s == 200 && j["created"] == false, "{s} {j}");
+    let card = w.run_as("mark", &["client", "show", "noé@exemple.fr", "--json"]).ok().json();
+    assert_eq!((card["full_name"].as_str(), card["consent"].as_str()), (Some("Noé Ça"), Some("granted")), "{card}");
+    let ledger = w.run_as("mark", &["client", "privacy", "consent", "noé@exemple.fr", "--json"]).ok().json();
+    assert!(ledger.as_array().is_some_and(|l| l.iter().any(|e| e["source"] == "api")), "{ledger}");
+    assert_eq!(contact(r#"{"email": "x@exemple.fr", "groups": ["Nope"], "consent_text": "Oui"}"#).0, 422);
+    let mut doc = agent().get(&format!("{base}/api/v1/openapi.json")).call().expect("GET");
+    let doc: serde_json::Value =
+        serde_json::from_str(&doc.body_mut().read_to_string().unwrap_or_default()).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+
     let shown = w.run_as("admin", &["app", "show", "billing", "--json"]).ok().json();
     assert!(shown["calls"].as_i64().is_some_and(|n| n >= 1), "{shown}");
     let audit = w.run_as("admin", &["audit", "list", "--actor", "app:intranet", "--json"]).ok().json();

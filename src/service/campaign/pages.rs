@@ -15,7 +15,6 @@ use chrono::{Duration, Utc};
 
 use super::template::{library, public_media, version_of};
 use crate::db::{self, Db, Tx};
-use crate::domain::client::Fields;
 use crate::domain::page::{
     AUTOLOGIN_DAYS, FORM_MINUTES, FormField, HONEYPOT, LandingPage, PageInput, PublicPage, STANDARD_FIELDS, Submitted,
     check_slug,
@@ -23,11 +22,10 @@ use crate::domain::page::{
 use crate::domain::profile::{ConsentSource, FieldDef, FieldKind};
 use crate::domain::template::{self, Parts};
 use crate::domain::token::{self, Purpose};
-use crate::domain::{Permission, crm, validate};
+use crate::domain::{Permission, validate};
 use crate::mail::SmtpSettings;
-use crate::secrets::hex;
 use crate::service::authz::{Session, audit_as, system_key};
-use crate::service::{consent, mail};
+use crate::service::{consent, contacts, mail};
 use crate::{Error, ErrorKind, Result};
 
 pub fn list(session: &Session) -> Result<Vec<LandingPage>> {
@@ -282,53 +280,13 @@ pub fn submit(db: &Db, slug: &str, form: &BTreeMap<String, String>, mail_to: &Si
     if form.get("consent").is_none_or(|v| v.trim().is_empty()) {
         return Err(Error::invalid("consent", "tick the box to agree, or we cannot send you anything"));
     }
-    let value = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty() && page.fields.iter().any(|f| f == k));
-    let email = validate::email("email", value("email").unwrap_or(""))?;
-    let name = value("name").map(|n| validate::text("name", n, 200)).transpose()?;
-    let phone = value("phone").map(crm::phone).transpose()?;
-    let registry = db::population::fields(db)?;
-    let mut custom = serde_json::Map::new();
-    for d in registry.iter().filter(|d| page.fields.contains(&d.key)) {
-        let raw = match (d.kind, form.get(&d.key)) {
-            (FieldKind::Bool, v) => if v.is_some() { "yes" } else { "no" }.to_string(),
-            (_, Some(v)) => v.clone(),
-            (_, None) => String::new(),
-        };
-        if let Some(v) = d.parse(&raw)? {
-            custom.insert(d.key.clone(), v);
-        }
-    }
-    let text_hash = hex(ring::digest::digest(&ring::digest::SHA256, page.consent_text.as_bytes()).as_ref());
-    let existing = db::client::find_by_email(db, &email)?;
+    let value = |k: &str| form.get(k).map(String::as_str).filter(|_| page.fields.iter().any(|f| f == k));
+    let checked =
+        contacts::check(db, value("email").unwrap_or(""), value("name"), value("phone"), form, Some(&page.fields))?;
+    let email = checked.email.clone();
+    let text_hash = contacts::text_hash(&page.consent_text);
     db.write(&system_key(), |tx| {
-        let (id, previous) = match &existing {
-            Some(c) => {
-                let mut f = db::client::fields_of(tx, c.id)?;
-                if f.phone.is_none()
-                    && let Some((shown, digits)) = &phone
-                {
-                    (f.phone, f.phone_digits) = (Some(shown.clone()), Some(digits.clone()));
-                }
-                for (k, v) in &custom {
-                    f.profile.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-                db::client::update(tx, c.id, &f, now)?;
-                (c.id, Some(c.consent.clone()))
-            }
-            None => {
-                let mut f = Fields::new(
-                    name.clone().unwrap_or_else(|| email.clone()),
-                    email.clone(),
-                    Some(page.owner_id),
-                    crate::domain::time::format_utc(now),
-                );
-                (f.phone, f.phone_digits) = phone.clone().map_or((None, None), |(s, d)| (Some(s), Some(d)));
-                f.profile = custom.clone();
-                crate::service::client::check_mandatory(&f, &registry)?;
-                let id = db::client::insert(tx, &f, "lead", page.owner_id, now)?;
-                (id, None)
-            }
-        };
+        let (id, previous) = contacts::upsert(tx, &checked, page.owner_id, now)?;
         let signup = db::pages::insert_signup(tx, page.id, id, !page.double_opt_in, &text_hash, now)?;
         let outcome = if page.double_opt_in {
             let link = format!(
