@@ -179,3 +179,38 @@ fn an_application_sends_a_templated_french_message_once() {
     let (code, log) = server.stop();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// Schemathesis (installed by `.ci/run`) fuzzes the API from its OpenAPI document against a
+/// real server: no 5xx, and every answer fits the document (status, content type, schema).
+/// The seed is fixed so CI is repeatable; run `st run` without it to explore further.
+#[test]
+fn an_api_fuzzer_finds_no_server_error_and_no_answer_outside_the_document() {
+    let installed = std::process::Command::new("st").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !installed {
+        assert!(std::env::var("CI").is_err(), "CI must provide schemathesis (pip install schemathesis)");
+        eprintln!("SKIPPED: schemathesis is not installed");
+        return;
+    }
+    let mut w = World::demo();
+    let made = w
+        .run_as(
+            "admin",
+            &["app", "create", "fuzz", "--scope", "mail:send", "--scope", "contact:subscribe", "--rate", "0", "--json"],
+        )
+        .ok()
+        .json();
+    let key = made["key"].as_str().expect("key").to_string();
+    let server = Server::start_with(&w, &["--listen", "127.0.0.1:0", "--work-every", "0"]);
+    let out = std::process::Command::new("st")
+        .args(["run", &format!("http://{}/api/v1/openapi.json", server.base)])
+        .args(["-H", &format!("Authorization: Bearer {key}")])
+        .args(["-c", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"])
+        .args(["-n", "30", "--seed", "153935664938051195116526212919792227372", "--no-color"])
+        .output()
+        .expect("st run");
+    let report = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (code, log) = server.stop();
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("passed"), "{report}");
+    assert_eq!(code, Some(0), "{log}");
+}
