@@ -133,3 +133,9 @@ fi
 if [ "${SERVE:-1}" != 0 ]; then
   scripts/bench_serve.sh
 fi
+
+# The API for applications (issue #12): POST /api/v1/messages under 50 connections (wrk).
+# API=0 skips it.
+if [ "${API:-1}" != 0 ]; then
+  scripts/bench_api.sh
+fi
