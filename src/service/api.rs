@@ -178,7 +178,7 @@ pub fn send(
         }
         let mut messages = Vec::new();
         for p in &prepared {
-            let id = oneoff::enqueue(tx, smtp, p, None, now)?;
+            let id = crate::service::mail::enqueue(tx, smtp, p, now)?;
             db::app::own_message(tx, app.id, id)?;
             messages.push(MessageRef { id, to: p.to.clone(), status: "queued".into() });
         }

@@ -25,6 +25,11 @@ pub struct Draft {
 
 /// Queues a message in the caller's transaction, threaded under its ticket.
 pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: DateTime<Utc>) -> Result<i64> {
+    enqueue_keyed(tx, smtp, d, None, now)
+}
+
+/// [`enqueue`] with an idempotency key (one-off mail: a repeat finds the first message by it).
+pub fn enqueue_keyed(tx: &Tx, smtp: &SmtpSettings, d: &Draft, key: Option<&str>, now: DateTime<Utc>) -> Result<i64> {
     let domain = smtp.domain();
     let message_id = mail::new_message_id(&domain)?;
     let thread = d.ticket_id.map(|t| mail::ticket_thread_id(t, &domain));
@@ -40,7 +45,7 @@ pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, d: &Draft, now: DateTime<Utc>) -> R
             references: thread.as_deref(),
             ticket_id: d.ticket_id,
             kind: d.kind,
-            idempotency_key: None,
+            idempotency_key: key,
         },
         now,
     )

@@ -5,16 +5,17 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::template::{library, version_of};
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Db};
 use crate::domain::campaign;
 use crate::domain::outbox::{OneOff, Queued};
 use crate::domain::template::{self, Parts, TemplateKind};
 use crate::domain::{Permission, validate};
-use crate::mail::{self, SmtpSettings, html_escape};
+use crate::mail::{SmtpSettings, html_escape};
 use crate::service::authz::Session;
+use crate::service::mail::{Draft, enqueue_keyed};
 use crate::{Error, Result};
 
 /// What a message is made of, as given.
@@ -25,15 +26,6 @@ pub struct Content<'a> {
     pub subject: Option<&'a str>,
     pub text: Option<&'a str>,
     pub html: Option<&'a str>,
-}
-
-/// A message checked and rendered, ready to queue.
-pub struct Prepared {
-    pub to: String,
-    pub subject: String,
-    pub html: String,
-    pub text: String,
-    pub kind: &'static str,
 }
 
 fn template_spec(spec: &str) -> Result<(&str, Option<i64>)> {
@@ -47,8 +39,8 @@ fn template_spec(spec: &str) -> Result<(&str, Option<i64>)> {
 }
 
 /// Checks the address, the suppression list (campaign templates are marketing) and the
-/// content, and renders it; a variable missing or not used by the template is named.
-pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Prepared> {
+/// content, and renders it into a message for the outbox; a variable missing or not used by the template is named.
+pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Draft> {
     let to = validate::email("to", to)?;
     match (c.template, c.subject, c.text, c.html) {
         (Some(spec), None, None, None) => {
@@ -65,7 +57,7 @@ pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Prepared> {
             let no_media: template::MediaResolver = Arc::new(|_| None);
             let parts = Parts { name: &v.name, subject: &v.subject, text: v.text.as_deref() };
             let r = template::render_vars(&lib, &parts, c.vars, no_media)?;
-            Ok(Prepared { to, subject: r.subject, html: r.html, text: r.text, kind: "mail.template" })
+            Ok(Draft { to, subject: r.subject, html: r.html, text: r.text, ticket_id: None, kind: "mail.template" })
         }
         (None, Some(subject), text, html) if text.is_some() || html.is_some() => {
             let subject = validate::text("subject", subject, 300)?;
@@ -81,33 +73,12 @@ pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Prepared> {
                 }
                 (None, Some(t)) => (format!("<p>{}</p>", html_escape(&t).replace('\n', "<br>")), t),
             };
-            Ok(Prepared { to, subject, html, text, kind: "mail.oneoff" })
+            Ok(Draft { to, subject, html, text, ticket_id: None, kind: "mail.oneoff" })
         }
         (None, None, None, None) => Err(Error::usage("give --template T, or --subject S and --body T")),
         (Some(_), _, _, _) => Err(Error::usage("give a template, or a subject and a body, not both")),
         _ => Err(Error::usage("a message from text needs a subject and a body")),
     }
-}
-
-/// Queues a prepared message in the caller's transaction; returns its outbox id.
-pub fn enqueue(tx: &Tx, smtp: &SmtpSettings, p: &Prepared, key: Option<&str>, now: DateTime<Utc>) -> Result<i64> {
-    let message_id = mail::new_message_id(&smtp.domain())?;
-    db::outbox::enqueue(
-        tx,
-        &db::outbox::NewMail {
-            to: &p.to,
-            subject: &p.subject,
-            text_body: &p.text,
-            html_body: &p.html,
-            message_id: &message_id,
-            in_reply_to: None,
-            references: None,
-            ticket_id: None,
-            kind: p.kind,
-            idempotency_key: key,
-        },
-        now,
-    )
 }
 
 /// `rolo mail send`.
@@ -135,7 +106,7 @@ pub fn send(session: &Session, smtp: &SmtpSettings, input: &OneOff) -> Result<Qu
         {
             return Ok(Queued { mail: first, repeated: true });
         }
-        let id = enqueue(tx, smtp, &p, key.as_deref(), now)?;
+        let id = enqueue_keyed(tx, smtp, &p, key.as_deref(), now)?;
         grant.audit(
             tx,
             "mail.send",
