@@ -178,10 +178,15 @@ fn inbound(ctx: &Ctx, session: &crate::service::Session, file: &str) -> Result<(
     }
     let r = crate::service::campaign::inbound::record(session, &raw)?;
     let what = r.kind.replace('_', " ");
+    let of = match (r.campaign_id, r.outbox_id) {
+        (Some(c), _) => format!("campaign {c}"),
+        (None, Some(o)) => format!("outbox message {o}"),
+        (None, None) => "a message".to_string(),
+    };
     ctx.out.status(if r.repeated {
-        format!("This {what} of campaign {} was recorded before; nothing changed.", r.campaign_id)
+        format!("This {what} of {of} was recorded before; nothing changed.")
     } else {
-        let mut s = format!("Recorded a {what} of campaign {} for {}", r.campaign_id, r.recipient);
+        let mut s = format!("Recorded a {what} of {of} for {}", r.recipient);
         if r.suppressed {
             s.push_str("; the address is suppressed");
         }
@@ -192,7 +197,17 @@ fn inbound(ctx: &Ctx, session: &crate::service::Session, file: &str) -> Result<(
     });
     ctx.out.record(
         &r,
-        &["kind", "campaign_id", "recipient", "status", "detail", "repeated", "suppressed", "consent_withdrawn"],
+        &[
+            "kind",
+            "campaign_id",
+            "outbox_id",
+            "recipient",
+            "status",
+            "detail",
+            "repeated",
+            "suppressed",
+            "consent_withdrawn",
+        ],
     )
 }
 

@@ -101,3 +101,52 @@ pub fn withdraw_consent(tx: &Tx, client_id: i64, now: DateTime<Utc>) -> Result<b
         params![client_id, super::utc_text(now)],
     )? == 1)
 }
+
+/// An outbox message a returned message is about: (id, recipient, Message-ID).
+pub fn outbox_target(r: &impl Read, id: i64) -> Result<Option<(i64, String, String)>> {
+    Ok(r.conn()
+        .query_row("SELECT id, to_addr, message_id FROM outbox WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?)
+}
+
+/// The outbox message with this Message-ID (`<…>` included).
+pub fn outbox_by_message_id(r: &impl Read, message_id: &str) -> Result<Option<i64>> {
+    Ok(r.conn().query_row("SELECT id FROM outbox WHERE message_id = ?1", [message_id], |r| r.get(0)).optional()?)
+}
+
+/// One event about an outbox message.
+pub struct OutboxEvent<'a> {
+    pub kind: &'a str,
+    pub outbox_id: i64,
+    pub mailbox_hash: &'a str,
+    pub status: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub source: &'a str,
+}
+
+/// Records an event of an outbox message; false when this returned message was recorded before.
+pub fn record_outbox(tx: &Tx, e: &OutboxEvent, now: DateTime<Utc>) -> Result<bool> {
+    Ok(tx.conn().execute(
+        "INSERT OR IGNORE INTO mail_events (kind, outbox_id, mailbox_hash, status, detail, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![e.kind, e.outbox_id, e.mailbox_hash, e.status, e.detail, e.source, super::utc_text(now)],
+    )? == 1)
+}
+
+/// The bounces and complaints of an outbox message, oldest first.
+pub fn outbox_events(r: &impl Read, id: i64) -> Result<Vec<crate::domain::inbound::MessageEvent>> {
+    let mut stmt = r
+        .conn()
+        .prepare_cached("SELECT kind, status, detail, created_at FROM mail_events WHERE outbox_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(crate::domain::inbound::MessageEvent {
+            kind: r.get(0)?,
+            status: r.get(1)?,
+            detail: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

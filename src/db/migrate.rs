@@ -19,6 +19,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0011_links_and_pages", include_str!("../../migrations/0011_links_and_pages.sql")),
     ("0012_applications", include_str!("../../migrations/0012_applications.sql")),
     ("0013_api_requests", include_str!("../../migrations/0013_api_requests.sql")),
+    ("0014_outbox_events", include_str!("../../migrations/0014_outbox_events.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -52,13 +52,28 @@ pub struct Inbound {
     pub message_id: Option<String>,
 }
 
+/// A bounce or complaint about an outbox message (its API status shows them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageEvent {
+    /// hard_bounce, soft_bounce or complaint
+    pub kind: String,
+    /// The DSN status (`5.1.1`).
+    pub status: Option<String>,
+    pub detail: Option<String>,
+    pub at: String,
+}
+
 /// What `rolo mail inbound` did with a returned message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboundReport {
     /// hard_bounce, soft_bounce, complaint or unsubscribe
     pub kind: String,
-    pub campaign_id: i64,
-    /// The address the campaign sent to.
+    /// The campaign of the message (None for outbox mail: notifications, one-off, API).
+    pub campaign_id: Option<i64>,
+    /// The outbox message it is about (None for campaign mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_id: Option<i64>,
+    /// The address the message was sent to.
     pub recipient: String,
     pub status: Option<String>,
     pub detail: Option<String>,

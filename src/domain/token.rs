@@ -21,6 +21,8 @@ pub enum Purpose {
     Confirm,
     /// A landing page's form, as served at a given minute.
     Form,
+    /// The VERP return path of an outbox message (notifications, one-off and API mail).
+    OutboxBounce,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
             Purpose::Autologin => b"a",
             Purpose::Confirm => b"k",
             Purpose::Form => b"f",
+            Purpose::OutboxBounce => b"ob",
         }
     }
 }

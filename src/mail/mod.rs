@@ -82,6 +82,9 @@ pub struct Outgoing<'a> {
     pub message_id: &'a str,
     pub in_reply_to: Option<&'a str>,
     pub references: Option<&'a str>,
+    /// The envelope sender (a VERP address, so that a bounce names the message); the From
+    /// address when None.
+    pub return_path: Option<&'a str>,
 }
 
 /// The transport of the configured server, with up to `connections` pooled connections.
@@ -131,14 +134,21 @@ impl Smtp {
         let message = builder
             .multipart(MultiPart::alternative_plain_html(m.text.to_string(), m.html.to_string()))
             .map_err(|e| format!("cannot build the message: {e}"))?;
-        match &self.signer {
-            None => self.transport.send(&message).map(|_| ()).map_err(|e| e.to_string()),
-            Some(signer) => {
-                let signed = sign(signer, self.from.email.domain(), &message.formatted())
-                    .map_err(|e| e.message().to_string())?;
-                self.transport.send_raw(message.envelope(), &signed).map(|_| ()).map_err(|e| e.to_string())
+        let envelope = match m.return_path {
+            Some(path) => {
+                let from = path.parse().map_err(|e| format!("bad return path {path}: {e}"))?;
+                lettre::address::Envelope::new(Some(from), message.envelope().to().to_vec())
+                    .map_err(|e| format!("bad envelope: {e}"))?
             }
-        }
+            None => message.envelope().clone(),
+        };
+        let raw = match &self.signer {
+            None => message.formatted(),
+            Some(signer) => {
+                sign(signer, self.from.email.domain(), &message.formatted()).map_err(|e| e.message().to_string())?
+            }
+        };
+        self.transport.send_raw(&envelope, &raw).map(|_| ()).map_err(|e| e.to_string())
     }
 }
 

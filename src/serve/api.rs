@@ -253,6 +253,7 @@ mod tests {
             created_at: String::new(),
             sent_at: None,
             next_attempt_at: None,
+            events: vec![api::MessageEvent { kind: String::new(), status: None, detail: None, at: String::new() }],
         };
         let subscribed = api::Subscribed { id: 1, created: true, consent: "granted".into(), groups: vec![] };
         let message = api::NewMessage {
@@ -275,6 +276,7 @@ mod tests {
             ("Accepted", serde_json::to_value(&accepted)),
             ("MessageRef", serde_json::to_value(&accepted.messages[0])),
             ("MessageStatus", serde_json::to_value(&status)),
+            ("MessageEvent", serde_json::to_value(&status.events[0])),
             ("Subscribed", serde_json::to_value(&subscribed)),
             ("NewMessage", serde_json::to_value(&message)),
             ("NewContact", serde_json::to_value(&contact)),

@@ -10,6 +10,7 @@ use super::campaign::oneoff::{self, Content};
 use crate::db::{self, Db, Tx};
 use crate::domain::app::{AppPrincipal, Scope};
 use crate::domain::audit::Outcome;
+pub use crate::domain::inbound::MessageEvent;
 use crate::mail::SmtpSettings;
 use crate::{Error, ErrorKind, Result};
 
@@ -64,13 +65,16 @@ pub struct MessageStatus {
     pub id: i64,
     pub to: String,
     pub subject: String,
-    /// queued, sending, sent or failed (deferred while a retry waits).
+    /// queued, sending, deferred (a retry waits), sent, failed, then bounced or complained
+    /// when `rolo mail inbound` records it.
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
     pub next_attempt_at: Option<String>,
+    /// What came back about it: bounces and complaints, oldest first.
+    pub events: Vec<MessageEvent>,
 }
 
 /// The body of `POST /api/v1/contacts`: a person who agreed, in the application, to the
@@ -198,16 +202,25 @@ pub fn status(db: &Db, app: &AppPrincipal, id: i64) -> Result<MessageStatus> {
     let m = db::app::message_of(db, app.id, id)?
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no message {id} of this application")))?;
     let waiting = m.status == "queued" && m.attempts > 0;
+    let events = db::inbound::outbox_events(db, m.id)?;
+    let returned = |k: &str| events.iter().any(|e| e.kind == k);
+    let status = match () {
+        _ if returned("complaint") => "complained".to_string(),
+        _ if returned("hard_bounce") => "bounced".to_string(),
+        _ if waiting => "deferred".to_string(),
+        _ => m.status,
+    };
     Ok(MessageStatus {
         id: m.id,
         to: m.to,
         subject: m.subject,
-        status: if waiting { "deferred".into() } else { m.status },
+        status,
         attempts: m.attempts,
         last_error: m.last_error,
         created_at: m.created_at,
         sent_at: m.sent_at,
         next_attempt_at: (waiting || m.attempts == 0).then_some(m.next_attempt_at),
+        events,
     })
 }
 
@@ -364,6 +377,56 @@ mod tests {
                 (other, _) => panic!("case {i}: {other:?}, expected {expected:?}"),
             }
         }
+    }
+
+    /// Outbox mail carries a VERP return path: its bounce or complaint comes back to the
+    /// message (status `bounced`, `complained`, with events), once, and suppresses the address.
+    #[test]
+    fn bounces_and_complaints_of_api_mail_reach_its_status() {
+        let db = demo();
+        let smtp = settings().smtp;
+        let app = principal(&db, "billing", &["mail:send"]);
+        let admin = session_as(&db, "admin");
+        let secret = crate::service::campaign::token_secret(&db).expect("secret");
+        let send_one = |to: &str| -> i64 {
+            let m = message(&format!(r#"{{"to": "{to}", "subject": "Facture", "text": "Bonjour"}}"#));
+            send(&db, &app, smtp, &m, None).expect("queued").0.id
+        };
+        let (bounced, complained) = (send_one("gone@exemple.fr"), send_one("angry@exemple.fr"));
+        let path = crate::service::mail::return_path(&secret, "epic.test", bounced);
+        assert!(path.starts_with("bounce+") && path.ends_with("@epic.test"), "{path}");
+        let dsn = format!(
+            "From: MAILER-DAEMON@mx.example\r\nTo: {path}\r\nMessage-ID: <dsn-1@mx.example>\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n\
+             Final-Recipient: rfc822; gone@exemple.fr\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n"
+        );
+        let r = crate::service::campaign::inbound::record(&admin, dsn.as_bytes()).expect("a bounce of API mail");
+        assert_eq!((r.outbox_id, r.campaign_id, r.suppressed), (Some(bounced), None, true));
+        let again = crate::service::campaign::inbound::record(&admin, dsn.as_bytes()).expect("again");
+        assert!(again.repeated && !again.suppressed);
+        let s = status(&db, &app, bounced).expect("status");
+        assert_eq!((s.status.as_str(), s.events.len()), ("bounced", 1));
+        assert_eq!(s.events[0].status.as_deref(), Some("5.1.1"));
+        // A complaint (ARF) names the message by its Message-ID.
+        let mid = crate::db::outbox::get(&db, complained).expect("read").expect("mail").message_id;
+        let arf = format!(
+            "From: feedback@mail.example\r\nTo: abuse@epic.test\r\nMessage-ID: <arf-1@mail.example>\r\n\
+             Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\n\r\n--b\r\n\
+             Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: {mid}\r\nTo: angry@exemple.fr\r\n\r\n--b--\r\n"
+        );
+        crate::service::campaign::inbound::record(&admin, arf.as_bytes()).expect("a complaint of API mail");
+        assert_eq!(status(&db, &app, complained).expect("status").status, "complained");
+        for addr in ["gone@exemple.fr", "angry@exemple.fr"] {
+            let hash = crate::domain::campaign::mailbox_hash(addr);
+            assert!(crate::db::campaign::suppression(&db, &hash).expect("read").is_some(), "{addr} suppressed");
+        }
+        // A forged outbox token matches nothing.
+        let forged =
+            dsn.replace(&path, "bounce+1.00000000000000000000000000000000@epic.test").replace("dsn-1", "dsn-2");
+        let e = crate::service::campaign::inbound::record(&admin, forged.as_bytes()).expect_err("forged");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub fn enqueue_keyed(tx: &Tx, smtp: &SmtpSettings, d: &Draft, key: Option<&str>,
     )
 }
 
+/// `bounce+TOKEN@domain`: the envelope sender of outbox message `id`, so that `rolo mail
+/// inbound` matches its bounce or complaint to it.
+pub fn return_path(secret: &[u8], domain: &str, id: i64) -> String {
+    let t = crate::domain::token::sign(secret, crate::domain::token::Purpose::OutboxBounce, id);
+    format!("bounce+{t}@{domain}")
+}
+
 const MAX_ATTEMPTS: i64 = 10;
 /// How long a claim lasts: a delivery that died mid-send is retried after this.
 const LEASE: Duration = Duration::minutes(10);
@@ -79,6 +86,8 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
     if due.is_empty() {
         return Ok(report);
     }
+    let secret = crate::service::campaign::token_secret(db)?;
+    let domain = smtp.domain();
     let transport = match Smtp::connect(smtp) {
         Ok(t) => t,
         Err(e) => {
@@ -93,6 +102,7 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
         if !db.write(&key, |tx| db::outbox::claim(tx, m.id, claim_until, now + LEASE))? {
             continue;
         }
+        let return_path = return_path(&secret, &domain, m.id);
         let outgoing = Outgoing {
             to: &m.to,
             subject: &m.subject,
@@ -101,6 +111,7 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
             message_id: &m.message_id,
             in_reply_to: m.in_reply_to.as_deref(),
             references: m.references.as_deref(),
+            return_path: Some(&return_path),
         };
         match transport.send(&outgoing) {
             Ok(()) => {

@@ -103,6 +103,25 @@ fn an_application_sends_a_templated_french_message_once() {
     assert_eq!(got.len(), 1, "once");
     assert!(got[0].decoded.contains("Bonjour Léa, voici votre accès à l’espace « Clients »"), "{}", got[0].decoded);
     assert_eq!(got[0].header_text("Subject").as_deref(), Some("Bienvenue, Léa — accès ouvert"));
+    // Its envelope sender is a VERP address: the MTA's bounce, piped to `rolo mail inbound`,
+    // comes back to the message's status.
+    let verp = got[0].header("X-MailFrom").expect("the envelope sender").trim().to_string();
+    assert!(verp.starts_with("bounce+"), "{verp}");
+    let dsn = w.home().join("dsn.eml");
+    std::fs::write(
+        &dsn,
+        format!(
+            "From: MAILER-DAEMON@mx.exemple.fr\r\nTo: {verp}\r\nMessage-ID: <dsn-1@mx.exemple.fr>\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.exemple.fr\r\n\r\n\
+             Final-Recipient: rfc822; léa.müller@exemple.fr\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n"
+        ),
+    )
+    .expect("write");
+    w.run_as("admin", &["mail", "inbound", dsn.to_str().expect("utf-8")]).ok();
+    let (_, bounced) = get(&base, &intranet, id);
+    assert_eq!(bounced["status"], "bounced", "{bounced}");
+    assert_eq!(bounced["events"][0]["status"], "5.1.1", "{bounced}");
 
     // Another application's message is not found; errors are problems.
     assert_eq!(get(&base, &other, id).0, 404);

@@ -25,19 +25,22 @@ pub fn record(session: &Session, raw: &[u8]) -> Result<InboundReport> {
     let grant = session.require(Permission::MailInbound)?;
     let msg = inbound::parse(raw)?;
     let db = session.db();
-    let target = target(db, &msg)?.ok_or_else(|| {
-        Error::new(
-            crate::ErrorKind::NotFound,
-            "no campaign message of this database matches it (no valid return-path token, no Message-ID of ours)",
-        )
-    })?;
     let source = match &msg.message_id {
         Some(id) if !id.is_empty() => format!("message-id:{id}"),
         _ => format!("sha256:{}", crate::secrets::hex(&Sha256::digest(raw))),
     };
     let event =
         Returned { kind: &msg.kind, status: msg.status.as_deref(), detail: msg.detail.as_deref(), source: &source };
-    grant.write(|tx| apply(tx, Some(session.actor()), &target, &event, Utc::now()))
+    if let Some(target) = target(db, &msg)? {
+        return grant.write(|tx| apply(tx, Some(session.actor()), &target, &event, Utc::now()));
+    }
+    let outbox = outbox_target(db, &msg)?.ok_or_else(|| {
+        Error::new(
+            crate::ErrorKind::NotFound,
+            "no message of this database matches it (no valid return-path token, no Message-ID of ours)",
+        )
+    })?;
+    grant.write(|tx| apply_outbox(tx, session.actor(), outbox, &event, Utc::now()))
 }
 
 /// `POST /u/TOKEN` of `rolo serve` (RFC 8058 one-click, or the page's button): the recipient
@@ -84,7 +87,8 @@ fn apply(
     let hash = campaign::mailbox_hash(&target.email);
     let mut report = InboundReport {
         kind: kind.as_str().into(),
-        campaign_id: target.campaign_id,
+        campaign_id: Some(target.campaign_id),
+        outbox_id: None,
         recipient: target.email.clone(),
         status: event.status.map(String::from),
         detail: event.detail.map(String::from),
@@ -133,6 +137,71 @@ fn apply(
     });
     let action = if actor.is_some() { "mail.inbound" } else { "mail.unsubscribe" };
     audit_as(tx, actor, action, "campaign", Some(target.campaign_id), Outcome::Ok, None, None, Some(&after))?;
+    Ok(report)
+}
+
+/// The outbox message a returned message names: its VERP token, else its Message-ID.
+fn outbox_target(db: &Db, msg: &Inbound) -> Result<Option<(i64, String)>> {
+    let secret = super::token_secret(db)?;
+    let by_token = msg.bounce_tokens.iter().find_map(|t| token::verify(&secret, Purpose::OutboxBounce, t));
+    let id = match (by_token, &msg.original_message_id) {
+        (Some(id), _) => Some(id),
+        (None, Some(original)) => db::inbound::outbox_by_message_id(db, &format!("<{original}>"))?,
+        (None, None) => None,
+    };
+    Ok(match id {
+        Some(id) => db::inbound::outbox_target(db, id)?.map(|(id, to, _)| (id, to)),
+        None => None,
+    })
+}
+
+/// A bounce or complaint of outbox mail: recorded once on the message (its API status shows
+/// it); a hard bounce or a complaint also puts the address on the suppression list, so no
+/// campaign goes to a mailbox that does not exist or does not want it. Consent is not touched:
+/// service mail is not marketing.
+fn apply_outbox(
+    tx: &db::Tx,
+    actor: &Actor,
+    (id, email): (i64, String),
+    event: &Returned,
+    now: chrono::DateTime<Utc>,
+) -> Result<InboundReport> {
+    let hash = campaign::mailbox_hash(&email);
+    let mut report = InboundReport {
+        kind: event.kind.as_str().into(),
+        campaign_id: None,
+        outbox_id: Some(id),
+        recipient: email.clone(),
+        status: event.status.map(String::from),
+        detail: event.detail.map(String::from),
+        repeated: false,
+        suppressed: false,
+        consent_withdrawn: false,
+    };
+    let row = db::inbound::OutboxEvent {
+        kind: event.kind.as_str(),
+        outbox_id: id,
+        mailbox_hash: &hash,
+        status: event.status,
+        detail: event.detail,
+        source: event.source,
+    };
+    if !db::inbound::record_outbox(tx, &row, now)? {
+        report.repeated = true;
+        return Ok(report);
+    }
+    let reason = match event.kind {
+        Kind::HardBounce => Some(SuppressionReason::HardBounce),
+        Kind::Complaint => Some(SuppressionReason::Complaint),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        let why = format!("outbox message {id}: {}", event.kind.as_str().replace('_', " "));
+        report.suppressed =
+            db::campaign::suppress(tx, &hash, Some(&email), reason.as_str(), &why, Some(actor.id), now)?;
+    }
+    let after = serde_json::json!({"kind": event.kind.as_str(), "outbox_id": id, "status": event.status, "suppressed": report.suppressed});
+    audit_as(tx, Some(actor), "mail.inbound", "outbox", Some(id), Outcome::Ok, None, None, Some(&after))?;
     Ok(report)
 }
 
@@ -262,7 +331,11 @@ mod tests {
             let raw = String::from_utf8(message(&db, row)).expect("utf-8").replace("<MID>", &mid);
             let s = session_as(&db, "mia");
             let r = record(&s, raw.as_bytes()).unwrap_or_else(|e| panic!("{name}: {}", e.message()));
-            assert_eq!((r.campaign_id, r.recipient.as_str(), r.repeated), (1, "kevin@startup.io", false), "{name}");
+            assert_eq!(
+                (r.campaign_id, r.recipient.as_str(), r.repeated),
+                (Some(1), "kevin@startup.io", false),
+                "{name}"
+            );
             assert_eq!(state(&db, client), (reason.map(String::from), consent.to_string(), 1), "{name}");
             let again = record(&s, raw.as_bytes()).expect("a repeat");
             assert!(again.repeated && !again.suppressed && !again.consent_withdrawn, "{name}");
