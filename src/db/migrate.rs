@@ -20,6 +20,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_applications", include_str!("../../migrations/0012_applications.sql")),
     ("0013_api_requests", include_str!("../../migrations/0013_api_requests.sql")),
     ("0014_outbox_events", include_str!("../../migrations/0014_outbox_events.sql")),
+    ("0015_outbox_attachments", include_str!("../../migrations/0015_outbox_attachments.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -139,3 +139,23 @@ pub fn list(r: &impl Read, status: Option<&str>, limit: Option<u32>) -> Result<V
     let rows = stmt.query_map(params![status, limit.map_or(-1, i64::from)], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A file sent with an outbox message (its bytes stored once in `blobs`).
+pub fn add_attachment(tx: &Tx, outbox_id: i64, filename: &str, mime: &str, sha256: &str) -> Result<()> {
+    tx.conn()
+        .prepare_cached("INSERT INTO outbox_attachments (outbox_id, filename, mime, sha256) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![outbox_id, filename, mime, sha256])?;
+    Ok(())
+}
+
+/// The files of an outbox message, in order.
+pub fn attachments(r: &impl Read, outbox_id: i64) -> Result<Vec<crate::mail::FilePart>> {
+    let mut stmt = r.conn().prepare_cached(
+        "SELECT a.filename, a.mime, b.data FROM outbox_attachments a JOIN blobs b ON b.sha256 = a.sha256
+         WHERE a.outbox_id = ?1 ORDER BY a.id",
+    )?;
+    let rows = stmt.query_map([outbox_id], |r| {
+        Ok(crate::mail::FilePart { filename: r.get(0)?, mime: r.get(1)?, bytes: r.get(2)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

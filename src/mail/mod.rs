@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::secrets::hex;
@@ -85,6 +85,16 @@ pub struct Outgoing<'a> {
     /// The envelope sender (a VERP address, so that a bounce names the message); the From
     /// address when None.
     pub return_path: Option<&'a str>,
+    /// Files sent with it.
+    pub attachments: &'a [FilePart],
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub filename: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
 }
 
 /// The transport of the configured server, with up to `connections` pooled connections.
@@ -131,9 +141,18 @@ impl Smtp {
         if let Some(r) = m.references {
             builder = builder.references(r.to_string());
         }
-        let message = builder
-            .multipart(MultiPart::alternative_plain_html(m.text.to_string(), m.html.to_string()))
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+        let body = MultiPart::alternative_plain_html(m.text.to_string(), m.html.to_string());
+        let body = if m.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for f in m.attachments {
+                let ct = f.mime.parse().map_err(|e| format!("bad type {} of {}: {e}", f.mime, f.filename))?;
+                mixed = mixed.singlepart(Attachment::new(f.filename.clone()).body(f.bytes.clone(), ct));
+            }
+            mixed
+        };
+        let message = builder.multipart(body).map_err(|e| format!("cannot build the message: {e}"))?;
         let envelope = match m.return_path {
             Some(path) => {
                 let from = path.parse().map_err(|e| format!("bad return path {path}: {e}"))?;
@@ -239,8 +258,8 @@ impl SmtpPool {
     /// Sends one campaign message with its own envelope.
     pub fn send(&self, m: &CampaignMail) -> std::result::Result<(), SendError> {
         use lettre::address::Envelope;
+        use lettre::message::SinglePart;
         use lettre::message::header::{HeaderName, HeaderValue};
-        use lettre::message::{Attachment, SinglePart};
         let bad = |what: &str, e: &dyn std::fmt::Display| SendError::Invalid(format!("{what}: {e}"));
         let from: Mailbox = m.from.parse().map_err(|e| bad("bad sender", &e))?;
         let to: Mailbox = m.to.parse().map_err(|e| bad("bad recipient", &e))?;

@@ -263,6 +263,11 @@ mod tests {
             subject: None,
             html: None,
             text: None,
+            attachments: vec![api::ApiAttachment {
+                filename: String::new(),
+                content_type: None,
+                content: String::new(),
+            }],
         };
         let contact = api::NewContact {
             email: String::new(),
@@ -279,6 +284,7 @@ mod tests {
             ("MessageEvent", serde_json::to_value(&status.events[0])),
             ("Subscribed", serde_json::to_value(&subscribed)),
             ("NewMessage", serde_json::to_value(&message)),
+            ("ApiAttachment", serde_json::to_value(&message.attachments[0])),
             ("NewContact", serde_json::to_value(&contact)),
         ] {
             assert_eq!(keys(&schema(name)), keys(&value.expect("serialise")), "{name}");

@@ -41,6 +41,61 @@ pub struct NewMessage {
     pub html: Option<String>,
     #[serde(default)]
     pub text: Option<String>,
+    /// Files sent with every recipient's message (within the request's size limit).
+    #[serde(default)]
+    pub attachments: Vec<ApiAttachment>,
+}
+
+/// A file of a message, its bytes in base64.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiAttachment {
+    pub filename: String,
+    /// `application/pdf`…; from the file name's extension when not given.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The file, base64 (standard alphabet, padded).
+    pub content: String,
+}
+
+/// At most this many files per message.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// Checks and decodes the files of a message: a name without path or control characters, a
+/// media type of the form `type/subtype`, base64 that decodes.
+fn files(list: &[ApiAttachment]) -> Result<Vec<crate::mail::FilePart>> {
+    use base64::Engine;
+    if list.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid("attachments", format!("at most {MAX_ATTACHMENTS} files per message")));
+    }
+    list.iter()
+        .map(|a| {
+            let filename = crate::domain::validate::text("attachments.filename", &a.filename, 255)?;
+            if filename.contains(['/', '\\']) || filename.chars().any(char::is_control) || filename.starts_with('.') {
+                return Err(Error::invalid("attachments.filename", format!("`{filename}` is not a plain file name")));
+            }
+            let mime = match &a.content_type {
+                Some(t) => {
+                    let t = t.trim().to_ascii_lowercase();
+                    let ok = t.split_once('/').is_some_and(|(k, s)| {
+                        let token = |x: &str| {
+                            !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+                        };
+                        token(k) && token(s)
+                    });
+                    if !ok {
+                        return Err(Error::invalid("attachments.content_type", format!("`{t}` is not a media type")));
+                    }
+                    t
+                }
+                None => crate::service::ticket::mime_of(&filename).to_string(),
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(a.content.trim())
+                .map_err(|e| Error::invalid("attachments.content", format!("`{filename}` is not base64: {e}")))?;
+            Ok(crate::mail::FilePart { filename, mime, bytes })
+        })
+        .collect()
 }
 
 /// One queued message.
@@ -173,6 +228,7 @@ pub fn send(
         html: m.html.as_deref(),
     };
     let prepared = to.iter().map(|a| oneoff::prepare(db, a, &content)).collect::<Result<Vec<_>>>()?;
+    let files = files(&m.attachments)?;
     let now = Utc::now();
     db.write(&system_key(), |tx| {
         if let Some(k) = &key
@@ -184,6 +240,11 @@ pub fn send(
         for p in &prepared {
             let id = crate::service::mail::enqueue(tx, smtp, p, now)?;
             db::app::own_message(tx, app.id, id)?;
+            for f in &files {
+                let sha = crate::secrets::hex(ring::digest::digest(&ring::digest::SHA256, &f.bytes).as_ref());
+                db::ticket::put_blob(tx, &sha, &f.bytes)?;
+                db::outbox::add_attachment(tx, id, &f.filename, &f.mime, &sha)?;
+            }
             messages.push(MessageRef { id, to: p.to.clone(), status: "queued".into() });
         }
         let accepted = Accepted { id: messages[0].id, messages };
@@ -298,6 +359,26 @@ mod tests {
             (&["mail:send"], r#"{"to": "a@exemple.fr", "template": "welcome@x"}"#, Some(ErrorKind::Invalid)),
             // `welcome` is a campaign template: the suppression list applies.
             (&["mail:send"], r#"{"to": "nobody@example.com", "template": "welcome"}"#, Some(ErrorKind::Conflict)),
+            (
+                &["mail:send"],
+                r#"{"to": "a@exemple.fr", "subject": "S", "text": "T", "attachments": [{"filename": "facture.pdf", "content": "JVBERi0xLjQK"}]}"#,
+                None,
+            ),
+            (
+                &["mail:send"],
+                r#"{"to": "a@exemple.fr", "subject": "S", "text": "T", "attachments": [{"filename": "f.pdf", "content": "not base64!"}]}"#,
+                Some(ErrorKind::Invalid),
+            ),
+            (
+                &["mail:send"],
+                r#"{"to": "a@exemple.fr", "subject": "S", "text": "T", "attachments": [{"filename": "../etc/passwd", "content": "eA=="}]}"#,
+                Some(ErrorKind::Invalid),
+            ),
+            (
+                &["mail:send"],
+                r#"{"to": "a@exemple.fr", "subject": "S", "text": "T", "attachments": [{"filename": "a.txt", "content_type": "text/plain\r\nX: y", "content": "eA=="}]}"#,
+                Some(ErrorKind::Invalid),
+            ),
         ];
         for (i, (scopes, body, expected)) in cases.iter().enumerate() {
             let db = template.copy_in_memory().expect("copy");
@@ -307,6 +388,13 @@ mod tests {
                 (Ok((a, false)), None) => {
                     for m in &a.messages {
                         assert_eq!(status(&db, &app, m.id).expect("status").status, "queued", "{body}");
+                        let files = crate::db::outbox::attachments(&db, m.id).expect("files");
+                        if body.contains("facture.pdf") {
+                            assert_eq!(
+                                (files[0].mime.as_str(), &files[0].bytes[..]),
+                                ("application/pdf", &b"%PDF-1.4\n"[..])
+                            );
+                        }
                     }
                 }
                 (Err(e), Some(kind)) => {

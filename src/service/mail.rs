@@ -103,6 +103,7 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
             continue;
         }
         let return_path = return_path(&secret, &domain, m.id);
+        let files = db::outbox::attachments(db, m.id)?;
         let outgoing = Outgoing {
             to: &m.to,
             subject: &m.subject,
@@ -112,6 +113,7 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
             in_reply_to: m.in_reply_to.as_deref(),
             references: m.references.as_deref(),
             return_path: Some(&return_path),
+            attachments: &files,
         };
         match transport.send(&outgoing) {
             Ok(()) => {

@@ -69,7 +69,8 @@ fn an_application_sends_a_templated_french_message_once() {
     let slow = key(&mut w, "slow", "mail:send", "1/s");
     let server = Server::start_with(&w, &["--listen", "127.0.0.1:0", "--work-every", "1"]);
     let base = format!("http://{}", server.base);
-    let body = r#"{"to": "léa.müller@exemple.fr", "template": "bienvenue", "variables": {"prenom": "Léa"}}"#;
+    let body = r#"{"to": "léa.müller@exemple.fr", "template": "bienvenue", "variables": {"prenom": "Léa"},
+        "attachments": [{"filename": "conditions-générales.pdf", "content": "JVBERi0xLjQKJcOkw7zDtsOfCg=="}]}"#;
 
     // The same Idempotency-Key twice in a row and twice at once: one message.
     let (status, _, first) = post(&base, &intranet, body, Some("order-4711"));
@@ -103,6 +104,11 @@ fn an_application_sends_a_templated_french_message_once() {
     assert_eq!(got.len(), 1, "once");
     assert!(got[0].decoded.contains("Bonjour Léa, voici votre accès à l’espace « Clients »"), "{}", got[0].decoded);
     assert_eq!(got[0].header_text("Subject").as_deref(), Some("Bienvenue, Léa — accès ouvert"));
+    assert!(
+        got[0].raw.contains("Content-Type: application/pdf") && got[0].raw.contains("Content-Disposition: attachment"),
+        "{}",
+        got[0].raw
+    );
     // Its envelope sender is a VERP address: the MTA's bounce, piped to `rolo mail inbound`,
     // comes back to the message's status.
     let verp = got[0].header("X-MailFrom").expect("the envelope sender").trim().to_string();

@@ -9,7 +9,7 @@ use crate::service::refs;
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 
-pub(super) fn mime_of(name: &str) -> &'static str {
+pub(crate) fn mime_of(name: &str) -> &'static str {
     let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
         "pdf" => "application/pdf",

@@ -8,6 +8,7 @@
 //! in JSON, not in e-mail.
 
 mod files;
+pub(crate) use files::mime_of;
 mod list;
 mod notify;
 mod thread;
