@@ -38,13 +38,13 @@ fn with_keys(r: &impl Read, mut a: Application) -> Result<Application> {
 }
 
 pub fn list(r: &impl Read) -> Result<Vec<Application>> {
-    let mut stmt = r.conn().prepare(&format!("{SELECT} ORDER BY a.name"))?;
+    let mut stmt = r.conn().prepare(&[SELECT, " ORDER BY a.name"].concat())?;
     let apps = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     apps.into_iter().map(|a| with_keys(r, a)).collect()
 }
 
 pub fn get(r: &impl Read, name: &str) -> Result<Option<Application>> {
-    let found = r.conn().query_row(&format!("{SELECT} WHERE a.name = ?1"), [name.trim()], from_row).optional()?;
+    let found = r.conn().query_row(&[SELECT, " WHERE a.name = ?1"].concat(), [name.trim()], from_row).optional()?;
     found.map(|a| with_keys(r, a)).transpose()
 }
 

@@ -123,13 +123,13 @@ fn short_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShortLink> {
 }
 
 pub fn short_links(r: &impl Read) -> Result<Vec<ShortLink>> {
-    let mut stmt = r.conn().prepare(&format!("{SHORT} ORDER BY s.code"))?;
+    let mut stmt = r.conn().prepare(&[SHORT, " ORDER BY s.code"].concat())?;
     let rows = stmt.query_map([], short_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn short_link(r: &impl Read, code: &str) -> Result<Option<ShortLink>> {
-    Ok(r.conn().prepare_cached(&format!("{SHORT} WHERE s.code = ?1"))?.query_row([code], short_row).optional()?)
+    Ok(r.conn().prepare_cached(&[SHORT, " WHERE s.code = ?1"].concat())?.query_row([code], short_row).optional()?)
 }
 
 pub struct NewShortLink<'a> {

@@ -37,17 +37,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<LandingPage> {
 }
 
 pub fn list(r: &impl Read) -> Result<Vec<LandingPage>> {
-    let mut stmt = r.conn().prepare(&format!("{SELECT} ORDER BY p.slug"))?;
+    let mut stmt = r.conn().prepare(&[SELECT, " ORDER BY p.slug"].concat())?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn get(r: &impl Read, slug: &str) -> Result<Option<LandingPage>> {
-    Ok(r.conn().prepare_cached(&format!("{SELECT} WHERE p.slug = ?1"))?.query_row([slug], from_row).optional()?)
+    Ok(r.conn().prepare_cached(&[SELECT, " WHERE p.slug = ?1"].concat())?.query_row([slug], from_row).optional()?)
 }
 
 pub fn by_id(r: &impl Read, id: i64) -> Result<Option<LandingPage>> {
-    Ok(r.conn().prepare_cached(&format!("{SELECT} WHERE p.id = ?1"))?.query_row([id], from_row).optional()?)
+    Ok(r.conn().prepare_cached(&[SELECT, " WHERE p.id = ?1"].concat())?.query_row([id], from_row).optional()?)
 }
 
 /// A page's settings as stored.

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
+use super::limits::PerAddress;
 use super::recipients::too_many;
 use super::{App, blocking, client_ip, failure, pages, redirect};
 use crate::domain::page::Submitted;
@@ -27,6 +28,11 @@ pub(super) fn routes() -> Router<Arc<App>> {
 type Params = Query<BTreeMap<String, String>>;
 type Peer = ConnectInfo<SocketAddr>;
 
+/// 429 when the request's address is past `limit` this minute.
+fn over_limit(limit: &PerAddress, peer: &Peer, headers: &HeaderMap, lang: pages::Lang) -> Option<Response> {
+    limit.check(client_ip(peer, headers)).err().map(|wait| too_many(lang, wait))
+}
+
 /// Where `/m/…` images of a page are served: this server, as the public knows it.
 fn media_base(app: &App) -> String {
     app.public_url().unwrap_or("").to_string()
@@ -40,8 +46,8 @@ async fn page(
     headers: HeaderMap,
 ) -> Response {
     let lang = pages::Lang::of(&headers);
-    if let Err(wait) = app.pages.check(client_ip(&peer, &headers)) {
-        return too_many(lang, wait);
+    if let Some(refused) = over_limit(&app.pages, &peer, &headers, lang) {
+        return refused;
     }
     let r = q.get("r").cloned();
     let shown = blocking(move || landing::public_page(&*app.pool.get()?, &slug, r.as_deref(), &media_base(&app))).await;
@@ -59,8 +65,8 @@ async fn submit(
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let lang = pages::Lang::of(&headers);
-    if let Err(wait) = app.forms.check(client_ip(&peer, &headers)) {
-        return too_many(lang, wait);
+    if let Some(refused) = over_limit(&app.forms, &peer, &headers, lang) {
+        return refused;
     }
     let done = blocking(move || {
         let public = app.public_url().unwrap_or("");
@@ -95,8 +101,8 @@ async fn confirm(
     headers: HeaderMap,
 ) -> Response {
     let lang = pages::Lang::of(&headers);
-    if let Err(wait) = app.forms.check(client_ip(&peer, &headers)) {
-        return too_many(lang, wait);
+    if let Some(refused) = over_limit(&app.forms, &peer, &headers, lang) {
+        return refused;
     }
     match blocking(move || landing::confirm(&*app.pool.get()?, &slug, &token)).await {
         Ok(email) => Html(pages::confirmed(lang, &email)).into_response(),
@@ -114,8 +120,8 @@ async fn short(
     headers: HeaderMap,
 ) -> Response {
     let lang = pages::Lang::of(&headers);
-    if let Err(wait) = app.pages.check(client_ip(&peer, &headers)) {
-        return too_many(lang, wait);
+    if let Some(refused) = over_limit(&app.pages, &peer, &headers, lang) {
+        return refused;
     }
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
     let r = q.get("r").cloned();

@@ -47,7 +47,7 @@ fn clicks_count_each_recipient_once_and_go_where_the_message_pointed() {
     ];
     for (mode, anonymous, loads, expected, per_link) in cases {
         let db = template.copy_in_memory().expect("copy");
-        db.exec_for_test(&format!("UPDATE campaigns SET tracking = '{mode}' WHERE id = 1")).expect("mode");
+        db.conn().execute("UPDATE campaigns SET tracking = ?1 WHERE id = 1", [mode]).expect("mode");
         let url = "https://institut.example/formations?ville=Lyon&niveau=2#dates";
         let l = link(&db, 1, url);
         let who = if anonymous { 0 } else { kevin_row(&db) };
@@ -96,8 +96,7 @@ fn links_to_our_pages_carry_the_recipient_unless_the_campaign_says_no() {
         (false, format!("{PUBLIC}/p/offer"), false),
     ] {
         let db = template.copy_in_memory().expect("copy");
-        db.exec_for_test(&format!("UPDATE campaigns SET autologin = {} WHERE id = 1", i32::from(autologin)))
-            .expect("autologin");
+        db.conn().execute("UPDATE campaigns SET autologin = ?1 WHERE id = 1", [autologin]).expect("autologin");
         // Autologin lasts AUTOLOGIN_DAYS after delivery.
         db.exec_for_test("UPDATE send_log SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE campaign_id = 1")
             .expect("fresh");
