@@ -111,28 +111,27 @@ fn transport(settings: &SmtpSettings, connections: u32) -> Result<SmtpTransport>
         .build())
 }
 
-/// An SMTP connection (opened lazily by lettre on the first send).
+/// The connection of the outbox: one pooled connection to the configured server.
 pub struct Smtp {
-    transport: SmtpTransport,
+    pool: SmtpPool,
     from: Mailbox,
-    signer: Option<std::sync::Arc<Signer>>,
 }
 
 impl Smtp {
     pub fn connect(settings: &SmtpSettings) -> Result<Smtp> {
-        let transport = transport(settings, 1)?;
         let from = settings.from.parse::<Mailbox>().map_err(|e| {
             Error::new(crate::ErrorKind::Usage, format!("the From address `{}` is not valid: {e}", settings.from))
         })?;
-        Ok(Smtp { transport, from, signer: settings.signer()? })
+        Ok(Smtp { pool: SmtpPool::connect(settings, 1)?, from })
     }
 
-    /// Sends one message; the error text is kept in the outbox.
-    pub fn send(&self, m: &Outgoing) -> std::result::Result<(), String> {
-        let to = m.to.parse::<Mailbox>().map_err(|e| format!("bad recipient {}: {e}", m.to))?;
+    /// Sends one message; the error says whether to try again (see [`SendError`]).
+    pub fn send(&self, m: &Outgoing) -> std::result::Result<(), SendError> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| SendError::Invalid(format!("{what}: {e}"));
+        let to = m.to.parse::<Mailbox>().map_err(|e| bad(&format!("bad recipient {}", m.to), &e))?;
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(to.clone())
             .subject(m.subject)
             .message_id(Some(m.message_id.to_string()));
         if let Some(r) = m.in_reply_to {
@@ -147,27 +146,15 @@ impl Smtp {
         } else {
             let mut mixed = MultiPart::mixed().multipart(body);
             for f in m.attachments {
-                let ct = f.mime.parse().map_err(|e| format!("bad type {} of {}: {e}", f.mime, f.filename))?;
+                let ct = f.mime.parse().map_err(|e| bad(&format!("bad type {} of {}", f.mime, f.filename), &e))?;
                 mixed = mixed.singlepart(Attachment::new(f.filename.clone()).body(f.bytes.clone(), ct));
             }
             mixed
         };
-        let message = builder.multipart(body).map_err(|e| format!("cannot build the message: {e}"))?;
-        let envelope = match m.return_path {
-            Some(path) => {
-                let from = path.parse().map_err(|e| format!("bad return path {path}: {e}"))?;
-                lettre::address::Envelope::new(Some(from), message.envelope().to().to_vec())
-                    .map_err(|e| format!("bad envelope: {e}"))?
-            }
-            None => message.envelope().clone(),
-        };
-        let raw = match &self.signer {
-            None => message.formatted(),
-            Some(signer) => {
-                sign(signer, self.from.email.domain(), &message.formatted()).map_err(|e| e.message().to_string())?
-            }
-        };
-        self.transport.send_raw(&envelope, &raw).map(|_| ()).map_err(|e| e.to_string())
+        let message = builder.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
+        let sender = self.from.email.to_string();
+        let return_path = m.return_path.unwrap_or(&sender);
+        self.pool.deliver(&message, self.from.email.domain(), return_path, to.email)
     }
 }
 
@@ -257,7 +244,6 @@ impl SmtpPool {
 
     /// Sends one campaign message with its own envelope.
     pub fn send(&self, m: &CampaignMail) -> std::result::Result<(), SendError> {
-        use lettre::address::Envelope;
         use lettre::message::SinglePart;
         use lettre::message::header::{HeaderName, HeaderValue};
         let bad = |what: &str, e: &dyn std::fmt::Display| SendError::Invalid(format!("{what}: {e}"));
@@ -284,16 +270,31 @@ impl SmtpPool {
             text.multipart(related)
         };
         let message = b.multipart(body).map_err(|e| bad("cannot build the message", &e))?;
+        self.deliver(&message, &domain_of(m.from), m.return_path, to.email)
+    }
+
+    /// Signs (when DKIM is configured) and sends a built message from the envelope sender
+    /// `return_path` to `to`.
+    fn deliver(
+        &self,
+        message: &Message,
+        from_domain: &str,
+        return_path: &str,
+        to: lettre::Address,
+    ) -> std::result::Result<(), SendError> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| SendError::Invalid(format!("{what}: {e}"));
         let mut raw = message.formatted();
         if let Some(signer) = &self.signer {
-            raw = sign(signer, &domain_of(m.from), &raw).map_err(|e| SendError::Invalid(e.message().to_string()))?;
+            raw = sign(signer, from_domain, &raw).map_err(|e| SendError::Invalid(e.message().to_string()))?;
         }
         if let Some(plain) = &self.plain {
-            return plain.send(m.return_path, to.email.as_ref(), &raw);
+            return plain.send(return_path, to.as_ref(), &raw);
         }
-        let envelope =
-            Envelope::new(Some(m.return_path.parse().map_err(|e| bad("bad return path", &e))?), vec![to.email])
-                .map_err(|e| bad("bad envelope", &e))?;
+        let envelope = lettre::address::Envelope::new(
+            Some(return_path.parse().map_err(|e| bad("bad return path", &e))?),
+            vec![to],
+        )
+        .map_err(|e| bad("bad envelope", &e))?;
         self.transport.send_raw(&envelope, &raw).map(|_| ()).map_err(classify)
     }
 }
@@ -311,6 +312,10 @@ fn classify(e: lettre::transport::smtp::Error) -> SendError {
         SendError::Permanent { message: text, user_unknown }
     } else if e.is_transient() {
         SendError::Transient(text)
+    } else if e.is_client() {
+        // Refused before a word was said, e.g. an address beyond ASCII for a server without
+        // SMTPUTF8: this message, not the server, is the problem.
+        SendError::Invalid(text)
     } else {
         SendError::Connection(text)
     }

@@ -40,6 +40,8 @@ impl Target {
 struct Conn {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    /// The server announced SMTPUTF8 (RFC 6531): it takes addresses beyond ASCII.
+    utf8: bool,
 }
 
 /// A pool of plain SMTP connections.
@@ -138,7 +140,8 @@ impl PlainPool {
         stream.set_nodelay(true).map_err(io_error)?;
         stream.set_read_timeout(Some(self.timeout)).map_err(io_error)?;
         stream.set_write_timeout(Some(self.timeout)).map_err(io_error)?;
-        let mut conn = Conn { reader: BufReader::new(stream.try_clone().map_err(io_error)?), writer: stream };
+        let mut conn =
+            Conn { reader: BufReader::new(stream.try_clone().map_err(io_error)?), writer: stream, utf8: false };
         let greeting = conn.read_reply()?;
         if greeting.0 != 220 {
             return Err(SendError::Connection(format!("unexpected greeting {} {}", greeting.0, greeting.1)));
@@ -147,6 +150,9 @@ impl PlainPool {
         if ehlo.0 != 250 {
             return Err(SendError::Connection(format!("EHLO refused: {} {}", ehlo.0, ehlo.1)));
         }
+        // The reply's lines are joined by spaces; the first is the greeting, each other one a
+        // keyword and its parameters.
+        conn.utf8 = ehlo.1.split(' ').skip(1).any(|w| w.eq_ignore_ascii_case("SMTPUTF8"));
         Ok(conn)
     }
 
@@ -163,6 +169,8 @@ impl PlainPool {
         let outcome = transaction(&mut conn, from, to, message);
         match &outcome {
             Ok(()) => self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn),
+            // Nothing was said for a message refused before its transaction.
+            Err(SendError::Invalid(_)) => self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn),
             // A refusal leaves the session usable once reset; a broken connection is dropped.
             Err(SendError::Transient(_) | SendError::Permanent { .. }) => {
                 if conn.command("RSET\r\n").is_ok_and(|r| r.0 == 250) {
@@ -176,7 +184,15 @@ impl PlainPool {
 }
 
 fn transaction(conn: &mut Conn, from: &str, to: &str, message: &[u8]) -> Result<(), SendError> {
-    let r = conn.command(&format!("MAIL FROM:<{from}>\r\n"))?;
+    // An address beyond ASCII needs a server that announced SMTPUTF8, and says so in MAIL FROM.
+    let international = !from.is_ascii() || !to.is_ascii();
+    if international && !conn.utf8 {
+        return Err(SendError::Invalid(format!(
+            "the SMTP server does not take addresses beyond ASCII (no SMTPUTF8), so it cannot deliver to {to}"
+        )));
+    }
+    let param = if international { " SMTPUTF8" } else { "" };
+    let r = conn.command(&format!("MAIL FROM:<{from}>{param}\r\n"))?;
     if r.0 != 250 {
         return Err(refusal(r));
     }
@@ -270,5 +286,66 @@ mod tests {
         pool.send("b@x.example", "ok@x.example", b"Subject: 2\r\n\r\nhello").expect("second message");
         let delivered = server.join().expect("server");
         assert_eq!(delivered, vec![b"Subject: 2\r\n\r\nhello\r\n.\r\n".to_vec()]);
+    }
+
+    /// A server on loopback that announces SMTPUTF8 or not; returns the commands it read.
+    fn recording_server(utf8: bool) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("accept");
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut seen = Vec::new();
+            s.write_all(b"220 test\r\n").expect("greet");
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return seen;
+                }
+                let cmd = line.trim_end().to_string();
+                seen.push(cmd.clone());
+                let reply: &[u8] = if cmd.starts_with("EHLO") {
+                    if utf8 { b"250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n" } else { b"250-test\r\n250 8BITMIME\r\n" }
+                } else if cmd == "DATA" {
+                    s.write_all(b"354 go\r\n").expect("write");
+                    let mut body = Vec::new();
+                    while !body.ends_with(b"\r\n.\r\n") {
+                        let mut b = [0u8; 1];
+                        r.read_exact(&mut b).expect("body");
+                        body.push(b[0]);
+                    }
+                    b"250 queued\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                s.write_all(reply).expect("write");
+            }
+        });
+        (port, server)
+    }
+
+    #[test]
+    fn addresses_beyond_ascii_need_smtputf8() {
+        let (port, server) = recording_server(true);
+        let pool = PlainPool::new(Target { host: "127.0.0.1".into(), port }, "rolo.test", Duration::from_secs(5));
+        pool.send("b@x.example", "léa@exemple.fr", b"Subject: 1\r\n\r\nhi").expect("sent with SMTPUTF8");
+        pool.send("b@x.example", "leo@exemple.fr", b"Subject: 2\r\n\r\nhi").expect("sent plain");
+        drop(pool);
+        let seen = server.join().expect("server");
+        assert!(seen.contains(&"MAIL FROM:<b@x.example> SMTPUTF8".to_string()), "{seen:?}");
+        assert_eq!(seen.iter().filter(|c| c.as_str() == "MAIL FROM:<b@x.example>").count(), 1, "{seen:?}");
+
+        // Without SMTPUTF8 the message is refused here, nothing is said for it, and the
+        // connection serves the next message.
+        let (port, server) = recording_server(false);
+        let pool = PlainPool::new(Target { host: "127.0.0.1".into(), port }, "rolo.test", Duration::from_secs(5));
+        let refused = pool.send("b@x.example", "léa@exemple.fr", b"Subject: 1\r\n\r\nhi");
+        assert!(matches!(&refused, Err(SendError::Invalid(m)) if m.contains("SMTPUTF8")), "{refused:?}");
+        pool.send("b@x.example", "leo@exemple.fr", b"Subject: 2\r\n\r\nhi").expect("next message");
+        drop(pool);
+        let seen = server.join().expect("server");
+        assert_eq!(seen.iter().filter(|c| c.starts_with("EHLO")).count(), 1, "{seen:?}");
+        assert!(!seen.iter().any(|c| c.contains("léa")), "{seen:?}");
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::authz::{Session, system_key};
 use crate::db::{self, Db, Tx};
 use crate::domain::Permission;
-use crate::mail::{self, Outgoing, Smtp, SmtpSettings};
+use crate::mail::{self, Outgoing, SendError, Smtp, SmtpSettings};
 use crate::{Error, Result};
 
 pub use crate::domain::outbox::Delivery;
@@ -73,7 +73,8 @@ fn backoff(attempts: i64) -> Duration {
 }
 
 /// Delivers what is due (at most `limit` messages). Stops at the first failure to reach the
-/// server, so a down server costs one timeout, not one per message. Each message is claimed,
+/// server, so a down server costs one timeout, not one per message; a message the server
+/// refuses fails alone and the others go on. Each message is claimed,
 /// sent, and marked sent in turn: a message is never sent twice by two processes.
 /// With `now_or_later`, messages waiting for their backoff are due too (`flush`: the operator
 /// says the server is back).
@@ -121,17 +122,23 @@ pub fn deliver_due(db: &Db, smtp: &SmtpSettings, limit: u32, now_or_later: bool)
                 report.sent += 1;
             }
             Err(e) => {
+                // A refusal of this message (5xx, or an address the server cannot take) is
+                // final; a 4xx or a broken connection is tried again after the backoff.
                 let attempts = m.attempts + 1;
-                let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
-                db.write(&key, |tx| db::outbox::mark_failed(tx, m.id, &e, next))?;
+                let retry = matches!(e, SendError::Transient(_) | SendError::Connection(_)) && attempts < MAX_ATTEMPTS;
+                let next = retry.then(|| now + backoff(attempts));
+                let text = e.to_string();
+                db.write(&key, |tx| db::outbox::mark_failed(tx, m.id, &text, next))?;
                 if next.is_some() {
                     report.deferred += 1
                 } else {
                     report.failed += 1
                 }
-                report.errors.push(e);
-                // The server is unreachable or refusing: leave the rest for the next run.
-                break;
+                report.errors.push(text);
+                // The server is unreachable: leave the rest for the next run.
+                if matches!(e, SendError::Connection(_)) {
+                    break;
+                }
             }
         }
     }
@@ -186,7 +193,8 @@ pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
     let mut total = Delivery::default();
     loop {
         let r = deliver_due(session.db(), smtp, 500, true)?;
-        let stop = r.sent == 0 || !r.errors.is_empty();
+        // A deferred message would be due again at once: it waits for a later flush.
+        let stop = r.deferred > 0 || r.sent + r.failed < 500;
         total.sent += r.sent;
         total.deferred += r.deferred;
         total.failed += r.failed;
@@ -194,5 +202,119 @@ pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
         if stop {
             return Ok(total);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    use super::*;
+    use crate::service::testing;
+
+    /// An SMTP server on loopback without SMTPUTF8 that answers each recipient by its local
+    /// part: `gone…` 550, `later…` 451, anyone else 250. Returns the recipients it took.
+    fn scripted_server() -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("accept");
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let (mut rcpt, mut taken) = (String::new(), Vec::new());
+            s.write_all(b"220 test\r\n").expect("greet");
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return taken;
+                }
+                let cmd = line.trim_end();
+                let reply: &[u8] = if cmd.starts_with("EHLO") {
+                    b"250-test\r\n250 8BITMIME\r\n"
+                } else if let Some(to) = cmd.strip_prefix("RCPT TO:<") {
+                    rcpt = to.trim_end_matches('>').to_string();
+                    if rcpt.starts_with("gone") {
+                        b"550 5.1.1 no such user\r\n"
+                    } else if rcpt.starts_with("later") {
+                        b"451 4.7.1 greylisted, try again\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    }
+                } else if cmd == "DATA" {
+                    s.write_all(b"354 go\r\n").expect("write");
+                    let mut body = Vec::new();
+                    while !body.ends_with(b"\r\n.\r\n") {
+                        let mut b = [0u8; 1];
+                        r.read_exact(&mut b).expect("body");
+                        body.push(b[0]);
+                    }
+                    taken.push(rcpt.clone());
+                    b"250 queued\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                s.write_all(reply).expect("write");
+            }
+        });
+        (port, server)
+    }
+
+    fn queue(db: &Db, to: &str) -> i64 {
+        let smtp = testing::settings().smtp.clone();
+        let draft = Draft {
+            to: to.into(),
+            subject: "Votre facture".into(),
+            text: "Bonjour".into(),
+            html: "<p>Bonjour</p>".into(),
+            ticket_id: None,
+            kind: "oneoff",
+        };
+        db.write(&system_key(), |tx| enqueue(tx, &smtp, &draft, Utc::now())).expect("queued")
+    }
+
+    fn smtp_at(port: u16) -> SmtpSettings {
+        SmtpSettings { url: Some(format!("smtp://127.0.0.1:{port}")), ..testing::settings().smtp.clone() }
+    }
+
+    /// A refusal fails its message alone; a 4xx waits for the backoff; the rest of the batch
+    /// is delivered on the same connection.
+    #[test]
+    fn a_refused_message_does_not_stop_the_batch() {
+        let db = testing::empty();
+        let ids: Vec<i64> = ["gone@x.example", "léa@exemple.fr", "later@x.example", "ok1@x.example", "ok2@x.example"]
+            .iter()
+            .map(|to| queue(&db, to))
+            .collect();
+        let (port, server) = scripted_server();
+        let before = Utc::now();
+        let d = deliver_due(&db, &smtp_at(port), 100, false).expect("delivery");
+        assert_eq!((d.sent, d.deferred, d.failed), (2, 1, 2), "{d:?}");
+        let taken = server.join().expect("server");
+        assert_eq!(taken, ["ok1@x.example", "ok2@x.example"]);
+        let status = |id| db::outbox::get(&db, id).expect("read").expect("message");
+        let (gone, lea, later) = (status(ids[0]), status(ids[1]), status(ids[2]));
+        assert_eq!(gone.status, "failed");
+        assert!(gone.last_error.as_deref().is_some_and(|e| e.contains("550")), "{gone:?}");
+        assert_eq!(lea.status, "failed");
+        assert!(lea.last_error.as_deref().is_some_and(|e| e.contains("SMTPUTF8")), "{lea:?}");
+        assert_eq!(later.status, "queued");
+        assert!(later.next_attempt_at > db::utc_text(before + Duration::seconds(30)), "{later:?}");
+        assert!(ids[3..].iter().all(|&id| status(id).status == "sent"));
+        // Nothing is due now: a second pass sends nothing twice.
+        let again = deliver_due(&db, &smtp_at(port), 100, false).expect("second pass");
+        assert_eq!((again.sent, again.deferred, again.failed), (0, 0, 0));
+    }
+
+    /// A server that cannot be reached costs one attempt of one message, not one per message.
+    #[test]
+    fn an_unreachable_server_defers_once_and_stops() {
+        let db = testing::empty();
+        let ids: Vec<i64> = (0..3).map(|i| queue(&db, &format!("p{i}@x.example"))).collect();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let d = deliver_due(&db, &smtp_at(port), 100, false).expect("delivery");
+        assert_eq!((d.sent, d.deferred, d.failed), (0, 1, 0), "{d:?}");
+        let attempts: Vec<i64> =
+            ids.iter().map(|&id| db::outbox::get(&db, id).expect("read").expect("message").attempts).collect();
+        assert_eq!(attempts.iter().sum::<i64>(), 1, "{attempts:?}");
+        assert!(ids.iter().all(|&id| db::outbox::get(&db, id).expect("read").expect("m").status == "queued"));
     }
 }
