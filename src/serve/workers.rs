@@ -27,7 +27,7 @@ pub fn start(settings: &Settings, halt: Arc<AtomicBool>) -> Result<Option<JoinHa
         .spawn(move || {
             while !halt.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                pass(&db, &smtp, &opts);
+                pass(&db, &smtp, &opts, &halt);
                 while started.elapsed() < every && !halt.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -37,14 +37,32 @@ pub fn start(settings: &Settings, halt: Arc<AtomicBool>) -> Result<Option<JoinHa
     Ok(Some(handle))
 }
 
+/// Messages per outbox batch: one SMTP connection each; the worker takes batches until the
+/// outbox has nothing due, so a burst of API mail leaves at the server's pace, not 100 per pass.
+const OUTBOX_BATCH: u32 = 500;
+
 /// One pass; failures are logged and tried again at the next pass.
-fn pass(db: &Db, smtp: &crate::mail::SmtpSettings, opts: &send::Options) {
-    match crate::service::mail::deliver_due(db, smtp, 100, false) {
-        Ok(d) if d.sent + d.failed + d.deferred > 0 => {
-            eprintln!("rolo serve: outbox: {} sent, {} deferred, {} failed", d.sent, d.deferred, d.failed)
+fn pass(db: &Db, smtp: &crate::mail::SmtpSettings, opts: &send::Options, halt: &AtomicBool) {
+    let mut total = crate::service::mail::Delivery::default();
+    loop {
+        match crate::service::mail::deliver_due(db, smtp, OUTBOX_BATCH, false) {
+            Ok(d) => {
+                let more = d.sent + d.failed == OUTBOX_BATCH as usize && d.deferred == 0;
+                total.sent += d.sent;
+                total.deferred += d.deferred;
+                total.failed += d.failed;
+                if !more || halt.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+            Err(e) => {
+                eprintln!("rolo serve: outbox delivery failed: {}", e.message());
+                break;
+            }
         }
-        Ok(_) => {}
-        Err(e) => eprintln!("rolo serve: outbox delivery failed: {}", e.message()),
+    }
+    if total.sent + total.failed + total.deferred > 0 {
+        eprintln!("rolo serve: outbox: {} sent, {} deferred, {} failed", total.sent, total.deferred, total.failed)
     }
     match send::run_due_unattended(db, smtp, opts) {
         Ok(reports) => {
