@@ -286,7 +286,11 @@ impl Ctx {
     }
 
     pub fn ticket_settings(&self) -> service::ticket::Settings<'_> {
-        service::ticket::Settings { smtp: &self.config.smtp, max_attachment_bytes: self.config.max_attachment_bytes }
+        service::ticket::Settings {
+            smtp: &self.config.smtp,
+            max_attachment_bytes: self.config.max_attachment_bytes,
+            public_url: self.config.public_url.as_deref(),
+        }
     }
 }
 
@@ -338,6 +342,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 work_every: args.work_every.unwrap_or(c.serve.work_every),
                 form_rate: c.serve.form_rate,
                 page_rate: c.serve.page_rate,
+                max_attachment_bytes: c.max_attachment_bytes,
             };
             crate::serve::run(settings, |addr| eprintln!("rolo serve: listening on {scheme}://{addr}"))
         }

@@ -23,6 +23,10 @@ pub enum Purpose {
     Form,
     /// The VERP return path of an outbox message (notifications, one-off and API mail).
     OutboxBounce,
+    /// The client portal's login form, as served at a given minute.
+    PortalLogin,
+    /// The forms of a client portal session (its row id).
+    PortalForm,
 }
 
 impl Purpose {
@@ -36,6 +40,8 @@ impl Purpose {
             Purpose::Confirm => b"k",
             Purpose::Form => b"f",
             Purpose::OutboxBounce => b"ob",
+            Purpose::PortalLogin => b"pl",
+            Purpose::PortalForm => b"pf",
         }
     }
 }

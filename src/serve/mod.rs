@@ -38,6 +38,7 @@ mod events;
 mod landing;
 mod limits;
 mod pages;
+mod portal;
 mod recipients;
 mod workers;
 
@@ -66,6 +67,8 @@ pub struct Settings {
     pub form_rate: u32,
     /// Page views (landing pages, short links) per minute and address.
     pub page_rate: u32,
+    /// The largest file a client may attach in the portal (`[tickets] max_attachment_mb`).
+    pub max_attachment_bytes: u64,
 }
 
 /// What every handler shares.
@@ -126,6 +129,7 @@ fn router(app: Arc<App>) -> Router {
         .merge(recipients::routes())
         .merge(landing::routes())
         .merge(api::routes())
+        .merge(portal::routes(app.settings.max_attachment_bytes))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(access_log_and_headers))
@@ -256,7 +260,10 @@ async fn access_log_and_headers(mut request: Request, next: Next) -> Response {
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ] {
-        h.insert(name, HeaderValue::from_static(value));
+        // A route with its own policy (the portal's stylesheet, a download's sandbox) keeps it.
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -100,6 +100,18 @@ fn audit_attempt(
 
 /// Checks a username and password; on success opens a session and returns its tokens.
 pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Actor, IssuedTokens)> {
+    login_where(db, username, password, |_| None).map(|(actor, tokens, _)| (actor, tokens))
+}
+
+/// [`login`] for one kind of account: `refuse` names why an account that gave the right
+/// password may not open this kind of session (the client portal takes client accounts only);
+/// the refusal is audited and opens nothing. Returns the session's id too.
+pub fn login_where(
+    db: &Db,
+    username: &str,
+    password: &Secret<String>,
+    refuse: impl Fn(&Actor) -> Option<&'static str>,
+) -> Result<(Actor, IssuedTokens, i64)> {
     let now = Utc::now();
     let Some(user) = db::user::find_by_username(db, username)? else {
         verify_password(password, decoy_hash());
@@ -124,9 +136,13 @@ pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Acto
         audit_attempt(db, Some(&actor), "login.failed", Some(user.id), Outcome::Denied, "account deactivated")?;
         return Err(Error::auth(format!("account `{}` is deactivated", user.username)));
     }
+    if let Some(why) = refuse(&actor) {
+        audit_attempt(db, Some(&actor), "login.failed", Some(user.id), Outcome::Denied, why)?;
+        return Err(Error::auth(why));
+    }
     let issued = issue(now)?;
     let (ah, rh) = digests(&issued);
-    db.write(&system_key(), |tx| {
+    let sid = db.write(&system_key(), |tx| {
         db::user::record_login(tx, user.id, now)?;
         let tokens = db::session::NewTokens {
             access_hash: &ah,
@@ -135,9 +151,10 @@ pub fn login(db: &Db, username: &str, password: &Secret<String>) -> Result<(Acto
             refresh_expires_at: issued.refresh_expires_at,
         };
         let sid = db::session::insert(tx, user.id, &tokens, now)?;
-        audit_as(tx, Some(&actor), "login", "session", Some(sid), Outcome::Ok, None, None, None)
+        audit_as(tx, Some(&actor), "login", "session", Some(sid), Outcome::Ok, None, None, None)?;
+        Ok(sid)
     })?;
-    Ok((actor, issued))
+    Ok((actor, issued, sid))
 }
 
 /// Counts a wrong password; the fifth in a row locks the account for 15 minutes. Returns the
@@ -180,6 +197,8 @@ pub struct Credentials {
 /// A resumed session, and new tokens to store when the old ones were rotated.
 pub struct Resumed<'db> {
     pub session: Session<'db>,
+    /// The session's row: stable across rotations (the portal's form tokens name it).
+    pub session_id: i64,
     pub rotated: Option<IssuedTokens>,
     pub access_expires_at: DateTime<Utc>,
 }
@@ -198,7 +217,7 @@ pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
         let expires = time::parse_stored(&row.access_expires_at)?;
         if expires > now {
             let session = open(db, row.user_id)?;
-            return Ok(Resumed { session, rotated: None, access_expires_at: expires });
+            return Ok(Resumed { session, session_id: row.id, rotated: None, access_expires_at: expires });
         }
     }
     let Some(refresh) = &creds.refresh else {
@@ -233,7 +252,7 @@ pub fn resume<'db>(db: &'db Db, creds: &Credentials) -> Result<Resumed<'db>> {
         audit_as(tx, Some(session.actor()), "session.refresh", "session", Some(row.id), Outcome::Ok, None, None, None)
     })?;
     let access_expires_at = issued.access_expires_at;
-    Ok(Resumed { session, rotated: Some(issued), access_expires_at })
+    Ok(Resumed { session, session_id: row.id, rotated: Some(issued), access_expires_at })
 }
 
 pub(crate) fn open(db: &Db, user_id: i64) -> Result<Session<'_>> {

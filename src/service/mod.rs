@@ -21,6 +21,7 @@ pub mod group;
 pub mod import;
 pub mod mail;
 pub mod population;
+pub mod portal;
 pub mod project;
 mod refs;
 pub mod role;

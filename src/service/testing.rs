@@ -128,7 +128,7 @@ pub fn settings() -> Settings<'static> {
         timeout: std::time::Duration::from_secs(1),
         dkim: None,
     });
-    Settings { smtp, max_attachment_bytes: 1024 * 1024 }
+    Settings { smtp, max_attachment_bytes: 1024 * 1024, public_url: None }
 }
 
 /// Opens a ticket as `session`.

@@ -127,6 +127,21 @@ impl Browser {
         self.call("POST", &format!("/element/{e}/click"), None);
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub fn upload(&self, css: &str, path: &std::path::Path) {
+        self.fill(css, &path.display().to_string());
+    }
+
+    pub fn current_url(&self) -> String {
+        self.call("GET", "/url", None).as_str().unwrap_or_default().to_string()
+    }
+
+    /// The value of the cookie `name` the browser holds for the current page.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let all = self.call("GET", "/cookie", None);
+        all.as_array()?.iter().find(|c| c["name"] == name).and_then(|c| c["value"].as_str()).map(String::from)
+    }
+
     /// Saves a PNG screenshot under `target/tmp/screenshots/NAME.png`; returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let v = self.call("GET", "/screenshot", None);

@@ -13,6 +13,7 @@ mod import;
 mod landing;
 mod misc;
 mod population;
+mod portal;
 mod sentry;
 mod serve;
 mod sla;

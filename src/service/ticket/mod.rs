@@ -45,6 +45,9 @@ fn parse_status(s: &str) -> Result<&'static str> {
 pub struct Settings<'a> {
     pub smtp: &'a SmtpSettings,
     pub max_attachment_bytes: u64,
+    /// Where `rolo serve` is reached (`[serve] public_url`): e-mails to clients then link to the
+    /// ticket in the portal.
+    pub public_url: Option<&'a str>,
 }
 
 fn is_client(session: &Session) -> bool {

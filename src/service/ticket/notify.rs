@@ -5,6 +5,7 @@ use crate::Result;
 use crate::db::{self, Read, Tx};
 use crate::mail::html_escape;
 use crate::service::mail::{self, Draft};
+use crate::service::project;
 use chrono::Utc;
 use std::collections::HashSet;
 
@@ -37,10 +38,7 @@ pub(super) fn notify(
 ) -> Result<usize> {
     let Notice { kind, headline, body } = n;
     let now = Utc::now();
-    let text = format!(
-        "{headline}\n\n{body}\n\nTicket #{} \"{}\" ({}), status: {}.\n-- \nReply with: rolo ticket reply {} --body …\n",
-        t.id, t.subject, t.project, t.status, t.id
-    );
+    let about = format!("Ticket #{} \"{}\" ({}), status: {}.", t.id, t.subject, t.project, t.status);
     let html = format!(
         "<p><strong>{}</strong></p>\n<blockquote>{}</blockquote>\n<p>Ticket #{} &ldquo;{}&rdquo; ({}), status: {}.</p>",
         html_escape(headline),
@@ -50,20 +48,35 @@ pub(super) fn notify(
         html_escape(&t.project),
         html_escape(&t.status)
     );
+    // Clients follow the ticket in the portal when the server is reachable; staff answer
+    // from the terminal.
+    let clients: HashSet<String> =
+        project::client_emails(tx, t.project_id)?.into_iter().map(|e| e.to_lowercase()).collect();
+    let portal = settings.public_url.map(|base| format!("{base}/portal/tickets/{}", t.id));
     let mut n = 0;
     let mut seen = HashSet::new();
     for addr in to.into_iter().filter(|a| !a.eq_ignore_ascii_case(actor_email)) {
         if !seen.insert(addr.to_lowercase()) {
             continue;
         }
+        let (text, html) = match &portal {
+            Some(url) if clients.contains(&addr.to_lowercase()) => (
+                format!("{headline}\n\n{body}\n\n{about}\n-- \nRead and answer it in your client space: {url}\n"),
+                format!("{html}\n<p><a href=\"{}\">Read and answer it in your client space</a></p>", html_escape(url)),
+            ),
+            _ => (
+                format!("{headline}\n\n{body}\n\n{about}\n-- \nReply with: rolo ticket reply {} --body …\n", t.id),
+                html.clone(),
+            ),
+        };
         mail::enqueue(
             tx,
             settings.smtp,
             &Draft {
                 to: addr,
                 subject: format!("[{} #{}] {}", t.project, t.id, t.subject),
-                text: text.clone(),
-                html: html.clone(),
+                text,
+                html,
                 ticket_id: Some(t.id),
                 kind,
             },
