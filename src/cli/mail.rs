@@ -56,7 +56,7 @@ fn key_value(s: &str) -> std::result::Result<(String, String), String> {
 
 #[derive(Debug, Subcommand)]
 pub enum SuppressionCommand {
-    /// Newest first (JSON keys: mailbox_hash, email, reason, source, created_at, created_by)
+    /// The suppression list, newest first (JSON keys: mailbox_hash, email, reason, source, created_at, created_by)
     List {
         /// Only this reason: unsubscribed, hard_bounce, complaint, manual, erased
         #[arg(long)]
@@ -84,7 +84,7 @@ const SUPPRESSION_COLUMNS: &[&str] = &["email", "reason", "source", "created_at"
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Newest first (JSON keys: id, to, subject, message_id, ticket_id, kind, status, attempts,
+    /// The outbox, newest first (JSON keys: id, to, subject, message_id, ticket_id, kind, status, attempts,
     /// next_attempt_at, last_error, created_at, sent_at)
     List {
         /// queued, sending, sent or failed

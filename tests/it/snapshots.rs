@@ -35,6 +35,51 @@ fn help_of_every_command() {
     });
 }
 
+/// `docs/man/man1/` holds one page per command (`man rolo`, `man rolo-ticket-list`…), generated from
+/// the clap tree; a command or flag changed without them fails here
+/// (`INSTA_UPDATE=always cargo test` rewrites them too).
+#[test]
+fn man_pages_are_in_step_with_the_commands() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man/man1");
+    let fresh = tempfile::tempdir().expect("dir");
+    clap_mangen::generate_to(rolo::cli::Cli::command(), fresh.path()).expect("man pages");
+    let read = |d: &std::path::Path| -> std::collections::BTreeMap<String, String> {
+        std::fs::read_dir(d)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        let text = std::fs::read_to_string(e.path()).expect("page");
+                        (e.file_name().to_string_lossy().into_owned(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let generated = read(fresh.path());
+    let mut root = rolo::cli::Cli::command();
+    root.build();
+    let mut all = Vec::new();
+    commands(&root, vec!["rolo".into()], &mut all);
+    for (path, _) in &all {
+        assert!(generated.contains_key(&format!("{}.1", path.join("-"))), "no man page for {}", path.join(" "));
+    }
+    if std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always") {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("docs/man");
+        for (name, text) in &generated {
+            std::fs::write(dir.join(name), text).expect("write page");
+        }
+    }
+    let committed = read(&dir);
+    let stale: Vec<&String> = generated.keys().filter(|k| committed.get(*k) != generated.get(*k)).collect();
+    let extra: Vec<&String> = committed.keys().filter(|k| !generated.contains_key(*k)).collect();
+    assert!(
+        stale.is_empty() && extra.is_empty(),
+        "docs/man is out of step (run INSTA_UPDATE=always cargo test --test it man_pages): stale {stale:?}, extra {extra:?}"
+    );
+}
+
 #[test]
 fn every_argument_of_every_command_has_help() {
     let mut root = rolo::cli::Cli::command();

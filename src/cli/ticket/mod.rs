@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &[&str] =
 
 #[derive(Debug, Subcommand)]
 pub enum TicketCommand {
-    /// Newest first (JSON keys: id, project_id, project, company, type, subject, status, author_id,
+    /// Tickets you may see, newest first (JSON keys: id, project_id, project, company, type, subject, status, author_id,
     /// author, assignee_id, assignee, first_response_at, created_at, updated_at, sla, sla_deadline, unread)
     List {
         /// Only these statuses: open, in_progress, waiting_client, resolved, closed (comma-separated)
