@@ -21,7 +21,7 @@ pub enum AuditCommand {
         #[arg(long)]
         action: Option<String>,
         /// Only entries at or after this instant (2026-11-01, -2h, …)
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         since: Option<String>,
         /// At most N entries (default 100)
         #[arg(long, default_value_t = 100)]

@@ -32,10 +32,10 @@ pub enum EventCommand {
         #[arg(long)]
         contract: Option<String>,
         /// Only events still running at or after this date
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         from: Option<String>,
         /// Only events starting before this date
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         to: Option<String>,
         /// At most N events
         #[arg(long)]
@@ -87,10 +87,10 @@ pub struct EventArgs {
     #[arg(long)]
     name: Option<String>,
     /// Start: 2023-06-04 13:00, "4 Jun 2023 @ 1PM", RFC 3339…
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     start: Option<String>,
     /// End, after the start
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     end: Option<String>,
     /// Where it takes place (any text, accents welcome)
     #[arg(long)]

@@ -373,3 +373,27 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     work_every: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// Relative dates start with a minus; each date flag takes them as its value.
+    #[test]
+    fn relative_dates_are_values_not_flags() {
+        for line in [
+            "rolo audit list --since -7d",
+            "rolo ticket list --since -2h --at -1d",
+            "rolo ticket sla check --at -1h",
+            "rolo ticket sla explain 1 --at -30m",
+            "rolo event list --from -30d --to -1d",
+            "rolo event update 1 --start -2h --end -1h",
+            "rolo client update 1 --last-contact -3d",
+            "rolo campaign schedule 1 --at -1h",
+            "rolo campaign link create https://x.example --expires -1d",
+        ] {
+            let args: Vec<&str> = line.split(' ').collect();
+            assert!(super::Cli::try_parse_from(&args).is_ok(), "{line}");
+        }
+    }
+}

@@ -91,7 +91,7 @@ pub enum CampaignCommand {
         /// The campaign id
         id: i64,
         /// When: 2026-12-10 09:00, +2h…
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         at: String,
     },
     /// Take a scheduled campaign off the schedule (it stays approved)

@@ -112,7 +112,7 @@ pub enum LinkCommand {
         #[arg(long)]
         campaign: Option<i64>,
         /// When it stops working: a date, an instant or +30d
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         expires: Option<String>,
     },
     /// A link's clicks, and per day

@@ -63,7 +63,7 @@ pub enum ClientCommand {
         #[arg(long)]
         sales_contact: Option<String>,
         /// Date of the last update/contact
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         last_contact: Option<String>,
     },
     /// Move a client along subscriber → lead → qualified → opportunity → won | lost

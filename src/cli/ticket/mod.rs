@@ -44,10 +44,10 @@ pub enum TicketCommand {
         #[arg(long)]
         unread: bool,
         /// Only tickets created since this date
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         since: Option<String>,
         /// Evaluate as of another instant (2026-11-20 14:00, -2h, +3d…)
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         at: Option<String>,
         /// At most N tickets
         #[arg(long)]
@@ -200,7 +200,7 @@ pub enum SlaCommand {
     /// risk, 11 if any breached
     Check {
         /// Evaluate as of this instant (default now; e.g. +3d, 2026-12-01 09:00)
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         at: Option<String>,
     },
     /// Recompute every ticket's stored SLA projection (after a restore or changes made
@@ -211,7 +211,7 @@ pub enum SlaCommand {
         /// The ticket id
         id: String,
         /// Explain as of this instant (default now)
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         at: Option<String>,
     },
 }
