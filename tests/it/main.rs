@@ -8,6 +8,7 @@ mod campaign_crash;
 mod campaigns;
 mod crm;
 mod fixes;
+mod guides;
 mod harness;
 mod import;
 mod landing;
