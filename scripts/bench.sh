@@ -139,3 +139,9 @@ fi
 if [ "${API:-1}" != 0 ]; then
   scripts/bench_api.sh
 fi
+
+# The client portal (issue #13): each page with 100,000 tickets in the database (wrk, one
+# connection). PORTAL=0 skips it; TICKETS sizes it.
+if [ "${PORTAL:-1}" != 0 ]; then
+  scripts/bench_portal.sh
+fi

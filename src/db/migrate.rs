@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0013_api_requests", include_str!("../../migrations/0013_api_requests.sql")),
     ("0014_outbox_events", include_str!("../../migrations/0014_outbox_events.sql")),
     ("0015_outbox_attachments", include_str!("../../migrations/0015_outbox_attachments.sql")),
+    ("0016_tickets_project_open", include_str!("../../migrations/0016_tickets_project_open.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -112,7 +112,8 @@ fn every_listing_filter_uses_an_index() {
         ),
     ];
     // Ticket pages are newest first: a filter must use an index, and the page must come in
-    // index order (no sort of every ticket), except a client account's few tickets.
+    // index order (no sort of every ticket), except a client account granted several projects
+    // (one project is listed as `--project`, see `service::ticket::list`).
     let ticket_cases: Vec<(&str, Query, bool)> = vec![
         ("ticket (newest first)", ticket::list_query(&ticket::Filter { limit: Some(50), ..Default::default() }), true),
         (
@@ -132,6 +133,17 @@ fn every_listing_filter_uses_an_index() {
         (
             "ticket --assignee",
             ticket::list_query(&ticket::Filter { assignee_id: Some(1), limit: Some(50), ..Default::default() }),
+            true,
+        ),
+        (
+            // A portal page of a client account with one project, past the first page.
+            "ticket --project, next page",
+            ticket::list_query(&ticket::Filter {
+                project_id: Some(1),
+                before_id: Some(5000),
+                limit: Some(51),
+                ..Default::default()
+            }),
             true,
         ),
         (

@@ -64,6 +64,14 @@ pub fn insert(tx: &Tx, name: &str, company_id: i64, description: &str, by: i64, 
     Ok(tx.conn().last_insert_rowid())
 }
 
+/// The projects granted to a user.
+pub fn granted(r: &impl Read, user_id: i64) -> Result<Vec<i64>> {
+    let mut stmt =
+        r.conn().prepare_cached("SELECT project_id FROM project_access WHERE user_id = ?1 ORDER BY project_id")?;
+    let rows = stmt.query_map([user_id], |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn has_access(r: &impl Read, project_id: i64, user_id: i64) -> Result<bool> {
     Ok(r.conn().query_row(
         "SELECT EXISTS (SELECT 1 FROM project_access WHERE project_id = ?1 AND user_id = ?2)",

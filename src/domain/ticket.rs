@@ -100,6 +100,9 @@ pub struct ListFilter {
     pub since: Option<String>,
     pub at: Option<String>,
     pub limit: Option<u32>,
+    /// Only tickets older than this one (the next page of a newest-first listing).
+    #[serde(default)]
+    pub before_id: Option<i64>,
 }
 
 /// A ticket as a person reads it.

@@ -20,8 +20,8 @@ use crate::{Error, Result};
 pub const COOKIE: &str = "rolo_portal";
 /// How long a login form may wait before it is posted.
 const LOGIN_FORM_MINUTES: i64 = 120;
-/// Tickets on the dashboard at most (the newest first by the listing's order).
-pub const DASHBOARD_TICKETS: u32 = 200;
+/// Tickets on a dashboard page (newest first; `before` pages on).
+pub const DASHBOARD_TICKETS: u32 = 50;
 
 const STAFF_REFUSED: &str = "this space is for client accounts; staff use the terminal (`rolo login`)";
 const FORM_REFUSED: &str = "this form has expired or did not come from this site; reload the page and try again";
@@ -102,22 +102,30 @@ pub fn check_form(secret: &[u8], session_id: i64, token: Option<&str>) -> Result
 pub struct Dashboard {
     pub projects: Vec<Project>,
     pub tickets: Vec<TicketRow>,
-    /// More tickets match than the dashboard shows.
-    pub more: bool,
+    /// The id to page on from (older tickets match too), if any.
+    pub next_before: Option<i64>,
 }
 
-pub fn dashboard(session: &Session, status: Option<&str>, project_key: Option<&str>) -> Result<Dashboard> {
+/// A page of the dashboard: the newest tickets matching, or those older than `before`.
+pub fn dashboard(
+    session: &Session,
+    status: Option<&str>,
+    project_key: Option<&str>,
+    before: Option<i64>,
+) -> Result<Dashboard> {
     let projects = project::list(session, None)?;
     let filter = ListFilter {
         statuses: status.map(|s| vec![s.to_string()]).unwrap_or_default(),
         project: project_key.map(String::from),
         limit: Some(DASHBOARD_TICKETS + 1),
+        before_id: before,
         ..Default::default()
     };
     let mut tickets = ticket::list(session, &filter)?;
     let more = tickets.len() > DASHBOARD_TICKETS as usize;
     tickets.truncate(DASHBOARD_TICKETS as usize);
-    Ok(Dashboard { projects, tickets, more })
+    let next_before = if more { tickets.last().map(|t| t.ticket.id) } else { None };
+    Ok(Dashboard { projects, tickets, next_before })
 }
 
 #[cfg(test)]
@@ -207,19 +215,19 @@ mod tests {
     fn the_dashboard_shows_granted_projects_and_their_tickets_only() {
         let db = testing::demo();
         let kevin = testing::session_as(&db, "kevin");
-        let all = dashboard(&kevin, None, None).expect("dashboard");
+        let all = dashboard(&kevin, None, None, None).expect("dashboard");
         let granted: Vec<i64> = all.projects.iter().map(|p| p.id).collect();
         assert!(!granted.is_empty());
         assert!(all.tickets.iter().all(|t| granted.contains(&t.ticket.project_id)));
-        let staff = dashboard(&testing::session_as(&db, "kate"), None, None).expect("staff sees all");
+        let staff = dashboard(&testing::session_as(&db, "kate"), None, None, None).expect("staff sees all");
         assert!(staff.tickets.len() > all.tickets.len(), "the demo has tickets Kevin must not see");
         let first = all.tickets[0].ticket.status.clone();
-        let by_status = dashboard(&kevin, Some(&first), None).expect("by status");
+        let by_status = dashboard(&kevin, Some(&first), None, None).expect("by status");
         assert!(!by_status.tickets.is_empty() && by_status.tickets.iter().all(|t| t.ticket.status == first));
         let foreign = staff.projects.iter().find(|p| !granted.contains(&p.id)).expect("a foreign project");
-        let e = dashboard(&kevin, None, Some(&foreign.id.to_string())).err().expect("not found");
+        let e = dashboard(&kevin, None, Some(&foreign.id.to_string()), None).err().expect("not found");
         assert_eq!(e.kind(), crate::ErrorKind::NotFound);
-        assert!(dashboard(&kevin, Some("nonsense"), None).is_err());
+        assert!(dashboard(&kevin, Some("nonsense"), None, None).is_err());
     }
 
     /// With a public URL, e-mails to the client link to the ticket in the portal; the team's
@@ -243,5 +251,37 @@ mod tests {
             assert_eq!(to_kevin.html_body.contains(link), public_url.is_some(), "{}", to_kevin.html_body);
             assert!(!to_team.text_body.contains("/portal/") && to_team.text_body.contains("rolo ticket reply 1"));
         }
+    }
+
+    /// Pages of the dashboard follow each other newest first, without gaps or repeats.
+    #[test]
+    fn the_dashboard_pages_through_every_ticket_once() {
+        let db = testing::demo();
+        let kevin = testing::session_as(&db, "kevin");
+        for i in 0..(DASHBOARD_TICKETS + 7) {
+            let input = crate::domain::ticket::NewTicket {
+                project: "Cool Startup Website".into(),
+                kind: "maintenance".into(),
+                subject: format!("Page test {i}"),
+                body: "x".into(),
+                attachments: vec![],
+            };
+            ticket::create(&kevin, &testing::settings(), input).expect("ticket");
+        }
+        let all: Vec<i64> =
+            ticket::list(&kevin, &ListFilter::default()).expect("all").iter().map(|t| t.ticket.id).collect();
+        let (mut seen, mut before, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = dashboard(&kevin, None, None, before).expect("page");
+            assert!(page.tickets.len() <= DASHBOARD_TICKETS as usize);
+            seen.extend(page.tickets.iter().map(|t| t.ticket.id));
+            pages += 1;
+            match page.next_before {
+                Some(id) => before = Some(id),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all, "newest first, each once");
+        assert_eq!(pages, all.len().div_ceil(DASHBOARD_TICKETS as usize));
     }
 }

@@ -130,6 +130,10 @@ fn the_reader_understands_what_runs() {
         lines.iter().map(|l| (l.number, l.user.as_deref(), l.command.as_str(), l.exit)).collect();
     assert_eq!(
         seen,
-        [(4, Some("bill"), "rolo client list \\\n  --mine", 0), (6, Some("bill"), "rolo a", 5), (13, None, "rolo b", 0)]
+        [
+            (4, Some("bill"), "rolo client list \\\n  --mine", 0),
+            (6, Some("bill"), "rolo a", 5),
+            (13, None, "rolo b", 0)
+        ]
     );
 }

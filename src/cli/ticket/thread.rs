@@ -24,8 +24,19 @@ pub(super) fn run(ctx: &Ctx, db: &Db, session: &Session, cmd: TicketCommand) -> 
     };
     match cmd {
         TicketCommand::List { status, kind, project, client, assignee, sla, unread, since, at, limit } => {
-            let filter =
-                ticket::ListFilter { statuses: status, kind, project, client, assignee, sla, unread, since, at, limit };
+            let filter = ticket::ListFilter {
+                statuses: status,
+                kind,
+                project,
+                client,
+                assignee,
+                sla,
+                unread,
+                since,
+                at,
+                limit,
+                before_id: None,
+            };
             let rows = ticket::list(session, &filter)?;
             ctx.out.list_styled(&rows, COLUMNS, "No tickets match.", Some(sla_color))
         }

@@ -392,7 +392,8 @@ async fn dashboard(State(app): State<Arc<App>>, Query(q): Params, headers: Heade
         let status = q.get("status").filter(|v| !v.is_empty()).cloned();
         let project = q.get("project").filter(|v| !v.is_empty()).map(|p| parse_id(p)).transpose()?;
         let key = project.map(|p| p.to_string());
-        let d = portal::dashboard(&s.session, status.as_deref(), key.as_deref())?;
+        let before = q.get("before").filter(|v| !v.is_empty()).map(|b| parse_id(b)).transpose()?;
+        let d = portal::dashboard(&s.session, status.as_deref(), key.as_deref(), before)?;
         Ok(Reply::Page(StatusCode::OK, views::tickets(&s.frame(), &d, status.as_deref(), project)?))
     })
     .await

@@ -68,11 +68,7 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Aucun projet ne vous est ouvert pour l’instant. Contactez votre interlocuteur.",
         "No project is open to you yet. Please contact us.",
     ),
-    (
-        "more_tickets",
-        "D’autres tickets existent : affinez avec les filtres.",
-        "There are more tickets: narrow them with the filters.",
-    ),
+    ("older_tickets", "Tickets plus anciens", "Older tickets"),
     ("back", "Retour aux tickets", "Back to the tickets"),
     ("type", "Type", "Type"),
     ("thread", "Échanges", "Conversation"),
@@ -270,10 +266,21 @@ pub fn tickets(
         .map(|s| Choice { value: s.to_string(), label: status_label(lang, s).into(), selected: status == Some(*s) })
         .collect();
     let project_choices = project_choices(&d.projects, project);
+    // The next page keeps the filters.
+    let next_url = d.next_before.map(|id| {
+        let mut url = format!("/portal/tickets?before={id}");
+        if let Some(s) = status {
+            url.push_str(&format!("&status={s}"));
+        }
+        if let Some(p) = project {
+            url.push_str(&format!("&project={p}"));
+        }
+        url
+    });
     render(
         "tickets.html",
         frame,
-        serde_json::json!({ "projects": projects, "statuses": statuses, "project_choices": project_choices, "more": d.more }),
+        serde_json::json!({ "projects": projects, "statuses": statuses, "project_choices": project_choices, "next_url": next_url }),
     )
 }
 

@@ -30,6 +30,7 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<TicketRow>> {
     let mut filter = resolve_filter(session, f, now, member_id)?;
     filter.unread_for = f.unread.then_some((session.actor().id, internal));
     filter.created_before = at;
+    filter.before_id = f.before_id;
     // At "now", the stored projections answer the SLA filter in SQL (with the limit); at
     // another instant the clocks are evaluated and the limit applies after.
     filter.sla_now =
@@ -72,6 +73,15 @@ fn resolve_filter(
         None => None,
     };
     let since = f.since.as_deref().map(|d| time::parse_instant("since", d, now)).transpose()?;
+    // A client account granted one project (the usual case) lists that project: its index
+    // gives the tickets newest first, where "any granted project" sorts them all first.
+    let (project_id, member_id) = match (project_id, member_id) {
+        (None, Some(uid)) => match db::project::granted(db, uid)?.as_slice() {
+            [only] => (Some(*only), None),
+            _ => (None, Some(uid)),
+        },
+        other => other,
+    };
     Ok(db::ticket::Filter {
         statuses,
         kind,
