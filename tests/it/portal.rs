@@ -113,6 +113,7 @@ fn post_multipart(url: &str, cookie: &str, fields: &[(&str, &str)], files: &[(&s
         http()
             .post(url)
             .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .header("Accept-Language", "fr")
             .header("Cookie", format!("rolo_portal={cookie}"))
             .send(&body[..]),
     )
@@ -441,4 +442,94 @@ fn validate_html(dir: &std::path::Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn passwords_reopening_upload_limits_and_the_secure_cookie() {
+    let mut w = World::demo();
+    let cfg = w.home().join("config.toml");
+    // Attachments up to 1 MB; the public URL is HTTPS (a reverse proxy): the cookie is Secure.
+    std::fs::write(&cfg, "[serve]\npublic_url = \"https://crm.epic.example\"\n[tickets]\nmax_attachment_mb = 1\n")
+        .expect("config");
+    w.env.push(("ROLO_CONFIG".into(), cfg.display().to_string()));
+    let server = Server::start(&w);
+    let base = format!("http://{}", server.base);
+    let kevin = login(&base, "kevin", "kevin-demo-password");
+    assert!(kevin.header("set-cookie").is_some_and(|c| c.contains("; Secure")), "{:?}", kevin.header("set-cookie"));
+    let cookie = kevin.cookie.clone().expect("cookie");
+    let token = csrf(&get(&format!("{base}/portal/tickets"), Some(&cookie)).text());
+
+    // A resolved ticket is reopened by its client; an open one offers no reopening.
+    let c = w.sql();
+    let resolved: i64 = c
+        .query_row("SELECT id FROM tickets WHERE status = 'resolved' AND project_id = 1 LIMIT 1", [], |r| r.get(0))
+        .expect("a resolved ticket of Kevin's");
+    assert!(get(&format!("{base}/portal/tickets/{resolved}"), Some(&cookie)).text().contains("/reopen"));
+    let reopened = post_form(&format!("{base}/portal/tickets/{resolved}/reopen"), Some(&cookie), &[("csrf", &token)]);
+    assert_eq!((reopened.status, reopened.location.clone()), (303, format!("/portal/tickets/{resolved}")));
+    let status: String =
+        c.query_row("SELECT status FROM tickets WHERE id = ?1", [resolved], |r| r.get(0)).expect("status");
+    assert_eq!(status, "open");
+    assert!(!get(&format!("{base}/portal/tickets/{resolved}"), Some(&cookie)).text().contains("/reopen"));
+    let again = post_form(&format!("{base}/portal/tickets/{resolved}/reopen"), Some(&cookie), &[("csrf", &token)]);
+    assert_eq!(again.status, 400, "already open");
+
+    // Files over the limit: 413 before anything is written; within it, kept.
+    let before: i64 = c.query_row("SELECT count(*) FROM ticket_messages", [], |r| r.get(0)).expect("count");
+    let big = vec![b'x'; 3 * 1024 * 1024];
+    let refused = post_multipart(
+        &format!("{base}/portal/tickets/{resolved}/reply"),
+        &cookie,
+        &[("csrf", &token), ("body", "Le fichier")],
+        &[("gros.bin", &big)],
+    );
+    assert_eq!(refused.status, 413, "{}", refused.text());
+    assert!(refused.text().contains("1,0 Mo"), "{}", refused.text());
+    let after: i64 = c.query_row("SELECT count(*) FROM ticket_messages", [], |r| r.get(0)).expect("count");
+    assert_eq!(after, before);
+    let small = post_multipart(
+        &format!("{base}/portal/tickets/{resolved}/reply"),
+        &cookie,
+        &[("csrf", &token), ("body", "Voici la capture.")],
+        &[("capture d’écran.png", b"\x89PNG\r\n\x1a\n")],
+    );
+    assert_eq!(small.status, 303);
+    // A new ticket in a project that is not Kevin's does not exist for him.
+    let foreign = post_multipart(
+        &format!("{base}/portal/tickets"),
+        &cookie,
+        &[("csrf", &token), ("project", "2"), ("type", "urgent"), ("subject", "x"), ("body", "x")],
+        &[],
+    );
+    assert_eq!(foreign.status, 404);
+
+    // Password: a wrong current one or two different new ones are refused on the page; a
+    // change ends every session, and the new password opens a new one.
+    let page = |fields: &[(&str, &str)]| post_form(&format!("{base}/portal/password"), Some(&cookie), fields);
+    let wrong = page(&[
+        ("csrf", &token),
+        ("current", "nope"),
+        ("new", "kevin-new-password-2027"),
+        ("again", "kevin-new-password-2027"),
+    ]);
+    assert_eq!(wrong.status, 400);
+    let differ = page(&[
+        ("csrf", &token),
+        ("current", "kevin-demo-password"),
+        ("new", "kevin-new-password-2027"),
+        ("again", "kevin-new-password-2028"),
+    ]);
+    assert_eq!(differ.status, 400);
+    assert!(differ.text().contains("diffèrent"), "{}", differ.text());
+    let done = page(&[
+        ("csrf", &token),
+        ("current", "kevin-demo-password"),
+        ("new", "kevin-new-password-2027"),
+        ("again", "kevin-new-password-2027"),
+    ]);
+    assert_eq!((done.status, done.location.as_str()), (303, "/portal/login?done=password"));
+    assert_eq!(get(&format!("{base}/portal/tickets"), Some(&cookie)).status, 303, "the old session ended");
+    assert_eq!(login(&base, "kevin", "kevin-demo-password").status, 401);
+    assert_eq!(login(&base, "kevin", "kevin-new-password-2027").status, 303);
+    server.stop();
 }
