@@ -1,4 +1,4 @@
-//! `rolo audit list`.
+//! `rolo audit list` and `rolo audit verify`.
 
 use clap::Subcommand;
 
@@ -27,12 +27,23 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Walk the hash chain of the whole log: exit 3 naming the first entry edited, removed or
+    /// added outside Rolo (JSON keys: entries, head, broken)
+    Verify,
 }
 
 pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<()> {
     let db = ctx.open_db()?;
     let session = ctx.session(&db)?;
-    let AuditCommand::List { actor, entity, action, since, limit } = cmd;
+    let (actor, entity, action, since, limit) = match cmd {
+        AuditCommand::List { actor, entity, action, since, limit } => (actor, entity, action, since, limit),
+        AuditCommand::Verify => {
+            let report = audit::verify(&session)?;
+            ctx.out
+                .status(format!("The audit log is whole: {} entries, each chained to the one before.", report.entries));
+            return ctx.out.record(&report, &["entries", "head"]);
+        }
+    };
     let entries = audit::list(&session, &audit::Filter { actor, entity, action, since, limit: Some(limit) })?;
     ctx.out.list(
         &entries,

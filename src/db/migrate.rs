@@ -22,6 +22,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0014_outbox_events", include_str!("../../migrations/0014_outbox_events.sql")),
     ("0015_outbox_attachments", include_str!("../../migrations/0015_outbox_attachments.sql")),
     ("0016_tickets_project_open", include_str!("../../migrations/0016_tickets_project_open.sql")),
+    ("0017_audit_chain", include_str!("../../migrations/0017_audit_chain.sql")),
 ];
 
 /// The schema version this binary writes.
@@ -50,6 +51,10 @@ pub(super) fn run(conn: &Connection) -> Result<()> {
             continue;
         }
         tx.execute_batch(sql).map_err(|e| Error::internal(format!("migration {name} failed")).with_source(e))?;
+        if *name == "0017_audit_chain" {
+            // The entries written so far join the chain, oldest first.
+            super::audit::seal_unsealed(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }

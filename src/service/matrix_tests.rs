@@ -107,6 +107,7 @@ const ACCOUNT_CASES: &[Case] = &[
         Ok(())
     }),
     case!("audit list", MANAGERS, |s| ok(audit::list(s, &Default::default()))),
+    case!("audit verify", MANAGERS, |s| ok(audit::verify(s))),
     // The demo's application `intranet` (PERMISSIONS.md: managed by admin, read by management).
     case!("app list", MANAGERS, |s| ok(crate::service::app::list(s))),
     case!("app show", MANAGERS, |s| ok(crate::service::app::show(s, "intranet"))),

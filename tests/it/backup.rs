@@ -158,3 +158,48 @@ fn kill_9_during_backup_never_leaves_a_listed_half_file() {
     assert_eq!(ok, "ok");
     let _ = backups_dir(&w);
 }
+
+/// The audit log edited, emptied of an entry or given one with the `sqlite3` shell (its
+/// triggers dropped first) is caught by `rolo audit verify`, which names the entry (exit 3).
+#[test]
+fn the_audit_log_changed_with_the_sqlite3_shell_is_caught() {
+    let sqlite3 = std::process::Command::new("sqlite3").arg("-version").output();
+    if sqlite3.is_err() {
+        assert!(std::env::var("CI").is_err(), "CI must provide the sqlite3 shell");
+        eprintln!("SKIPPED: no sqlite3 shell");
+        return;
+    }
+    for (what, sql, entry) in [
+        ("edited", "UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3;", 3),
+        ("deleted", "DELETE FROM audit_log WHERE id = 5;", 6),
+        (
+            "inserted",
+            "INSERT INTO audit_log (at, action, entity, outcome) VALUES ('2026-01-01T00:00:00.000Z', 'login', 'user', 'ok');",
+            0,
+        ),
+    ] {
+        let mut w = World::demo();
+        // Some history: logins, a client, an interaction.
+        for user in ["bill", "kate", "mark"] {
+            w.run_as(user, &["whoami"]).ok();
+        }
+        w.run_as("bill", &["client", "create", "--name", "Zoé Ärger", "--email", "zoe@exemple.fr"]).ok();
+        w.run_as("bill", &["client", "interaction", "add", "--client", "zoe@exemple.fr", "--type", "email"]).ok();
+        let ok = w.run_as("admin", &["audit", "verify", "--json"]).ok().json();
+        assert!(ok["entries"].as_i64().is_some_and(|n| n >= 7), "{ok}");
+        let last: i64 = w.sql().query_row("SELECT max(id) FROM audit_log", [], |r| r.get(0)).expect("max");
+        let shell = std::process::Command::new("sqlite3")
+            .arg(&w.db)
+            .arg(format!("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}"))
+            .output()
+            .expect("sqlite3");
+        assert!(shell.status.success(), "{}", String::from_utf8_lossy(&shell.stderr));
+        let out = w.run_as("admin", &["audit", "verify"]);
+        assert_eq!(out.code, 3, "{what}: {out:?}");
+        let named = if entry == 0 { last + 1 } else { entry };
+        assert!(out.stderr.contains(&format!("entry {named} ")), "{what}: {}", out.stderr);
+        // Management reads the verdict too; sales may not ask.
+        assert_eq!(w.run_as("mia", &["audit", "verify"]).code, 3);
+        assert_eq!(w.run_as("bill", &["audit", "verify"]).code, 5);
+    }
+}
