@@ -163,6 +163,9 @@ pub struct SentrySection {
 pub struct BackupSection {
     pub dir: Option<PathBuf>,
     pub keep: Option<usize>,
+    /// How often `rolo serve` takes a backup (`6h`, `1d`…); `rolo backup list` warns when the
+    /// newest is older.
+    pub every: Option<String>,
 }
 
 /// Everything a command needs to know about its surroundings.
@@ -173,6 +176,7 @@ pub struct Config {
     pub sentry_environment: Option<String>,
     pub backup_dir: PathBuf,
     pub backup_keep: Option<usize>,
+    pub backup_every: Option<chrono::Duration>,
     pub token_store: StoreChoice,
     pub token_dir: PathBuf,
     pub smtp: crate::mail::SmtpSettings,
@@ -209,6 +213,14 @@ impl Config {
         let backup_dir = file.backup.dir.map(relative_to_config).unwrap_or_else(|| {
             db_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
         });
+        let backup_every = file
+            .backup
+            .every
+            .as_deref()
+            .map(|e| crate::domain::time::parse_duration("[backup] every", e))
+            .transpose()
+            .map_err(|e| Error::new(ErrorKind::Invalid, format!("config file {}: {}", path.display(), e.message())))?
+            .filter(|d| *d > chrono::Duration::zero());
         let token_store = StoreChoice::parse(env.token_store.as_deref().unwrap_or(""))?;
         let smtp = crate::mail::SmtpSettings {
             url: env.smtp_url.clone().or(file.smtp.url),
@@ -226,6 +238,7 @@ impl Config {
             sentry_environment: file.sentry.environment,
             backup_dir,
             backup_keep: file.backup.keep,
+            backup_every,
             token_store,
             token_dir: env.config_dir().join("sessions"),
             smtp,

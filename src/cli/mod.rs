@@ -259,7 +259,11 @@ impl Ctx {
     }
 
     pub fn backup_settings(&self) -> service::backup::Settings {
-        service::backup::Settings { dir: self.config.backup_dir.clone(), keep: self.config.backup_keep }
+        service::backup::Settings {
+            dir: self.config.backup_dir.clone(),
+            keep: self.config.backup_keep,
+            every: self.config.backup_every,
+        }
     }
 
     pub fn db_path(&self) -> &Path {
@@ -343,6 +347,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 form_rate: c.serve.form_rate,
                 page_rate: c.serve.page_rate,
                 max_attachment_bytes: c.max_attachment_bytes,
+                backup: ctx.backup_settings(),
             };
             crate::serve::run(settings, |addr| eprintln!("rolo serve: listening on {scheme}://{addr}"))
         }

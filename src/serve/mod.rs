@@ -69,6 +69,8 @@ pub struct Settings {
     pub page_rate: u32,
     /// The largest file a client may attach in the portal (`[tickets] max_attachment_mb`).
     pub max_attachment_bytes: u64,
+    /// Where backups go, how many are kept, and how often the server takes one.
+    pub backup: crate::service::backup::Settings,
 }
 
 /// What every handler shares.

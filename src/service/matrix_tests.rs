@@ -439,7 +439,7 @@ fn backups_are_for_admins_only() {
         std::fs::create_dir_all(&here).expect("mkdir");
         let db = template.copy_to_file(&here.join("rolo.db")).expect("copy");
         let s = testing::session_as(&db, user_of(role));
-        let cfg = backup::Settings { dir: here.join("backups"), keep: None };
+        let cfg = backup::Settings { dir: here.join("backups"), keep: None, every: None };
         let created = backup::create(&s, &cfg);
         if role == "admin" {
             let file = std::path::PathBuf::from(created.expect("admin backs up").file.path);

@@ -203,3 +203,37 @@ fn the_audit_log_changed_with_the_sqlite3_shell_is_caught() {
         assert_eq!(w.run_as("bill", &["audit", "verify"]).code, 5);
     }
 }
+
+/// `rolo serve` takes backups on the `[backup] every` schedule and rotates them; every kept
+/// file verifies; once the server is gone, `rolo backup list` says the newest is overdue.
+#[test]
+fn the_server_takes_backups_on_schedule() {
+    let mut w = World::demo();
+    let cfg = w.home().join("config.toml");
+    std::fs::write(&cfg, "[backup]\nevery = \"2s\"\nkeep = 2\n[serve]\nwork_every_seconds = 1\n").expect("config");
+    w.env.push(("ROLO_CONFIG".into(), cfg.display().to_string()));
+    let server = crate::serve::Server::start(&w);
+    let dir = backups_dir(&w);
+    let started = std::time::Instant::now();
+    let count = || {
+        std::fs::read_dir(&dir)
+            .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+            .unwrap_or(0)
+    };
+    let taken =
+        |w: &mut World| w.run_as("admin", &["audit", "list", "--action", "backup.create", "--json"]).ok().json();
+    while taken(&mut w).as_array().map_or(0, Vec::len) < 3 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "three backups within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(log.matches("backup rolo-").count() >= 3 && log.contains("old backup"), "{log}");
+    assert_eq!(count(), 2, "rotation keeps two");
+    let all = w.run_as("admin", &["backup", "verify", "--all", "--json"]).ok().json();
+    assert_eq!(all.as_array().map(|a| a.iter().filter(|c| c["sound"] == true).count()), Some(2), "{all}");
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    let listed = w.run_as("admin", &["backup", "list"]);
+    assert_eq!(listed.code, 0);
+    assert!(listed.stderr.contains("past the schedule"), "{}", listed.stderr);
+}
