@@ -21,6 +21,7 @@ pub mod pages;
 mod plans;
 pub mod pool;
 pub mod population;
+pub mod privacy;
 pub mod project;
 pub mod query;
 pub mod role;

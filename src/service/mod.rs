@@ -22,6 +22,7 @@ pub mod import;
 pub mod mail;
 pub mod population;
 pub mod portal;
+pub mod privacy;
 pub mod project;
 mod refs;
 pub mod role;

@@ -328,3 +328,41 @@ fn the_support_teams_xlsx_sheet_imports_with_the_rules_of_event_create() {
     let out = w.run_as("admin", &["event", "import", &fake]).code(3);
     assert!(out.stderr.contains(".xlsx"), "{out:?}");
 }
+
+/// `rolo client privacy export`: one JSON document with a format version, written 0600, every
+/// section of the person filled from what the commands recorded; sales may not export.
+#[test]
+fn the_privacy_export_is_one_private_json_document() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut w = World::demo();
+    w.run_as(
+        "bill",
+        &[
+            "client",
+            "interaction",
+            "add",
+            "--client",
+            "kevin@startup.io",
+            "--type",
+            "meeting",
+            "--notes",
+            "Café à Lyon",
+        ],
+    )
+    .ok();
+    w.run_as("mark", &["mail", "suppression", "add", "kevin@startup.io", "--reason", "manual"]).ok();
+    let file = w.home().join("kevin.json");
+    w.run_as("mia", &["client", "privacy", "export", "kevin@startup.io", "-o", &file.display().to_string()]).ok();
+    let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    assert_eq!(doc["format"], "rolo-privacy-export");
+    assert_eq!(doc["format_version"], 1);
+    assert!(doc["interactions"].as_array().is_some_and(|a| a.iter().any(|i| i["notes"] == "Café à Lyon")), "{doc}");
+    assert!(doc["suppressions"].as_array().is_some_and(|a| a.len() == 1));
+    assert!(doc["send_log"].as_array().is_some_and(|a| !a.is_empty()));
+    let stdout = w.run_as("admin", &["client", "privacy", "export", "1"]).ok().json();
+    assert_eq!(stdout["client"][0]["email"], "kevin@startup.io");
+    assert_eq!(w.run_as("bill", &["client", "privacy", "export", "kevin@startup.io"]).code, 5);
+    assert_eq!(w.run_as("mia", &["client", "privacy", "export", "nobody@nowhere.example"]).code, 6);
+}

@@ -147,6 +147,16 @@ pub enum PrivacyCommand {
         /// The client (id or e-mail)
         client: String,
     },
+    /// Everything held about the person, as one JSON document with a format version (card,
+    /// fields, consent, interactions, contracts, events, tickets, campaign messages and their
+    /// tracking, suppressions, audit entries); the file is written 0600
+    Export {
+        /// The client (id or e-mail)
+        client: String,
+        /// Write the document to this file instead of standard output
+        #[arg(short = 'o', long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -256,6 +266,19 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
             &["created_at", "consent", "previous", "source", "actor", "detail"],
             "No consent change is recorded for this client.",
         ),
+        ClientCommand::Privacy(PrivacyCommand::Export { client, output }) => {
+            let doc = crate::service::privacy::export(&session, &client)?;
+            let mut text = serde_json::to_string_pretty(&doc)?;
+            text.push('\n');
+            match output {
+                Some(path) => {
+                    write_private(&path, text.as_bytes())?;
+                    ctx.out.status(format!("Exported to {} (personal data: keep it safe).", path.display()));
+                    Ok(())
+                }
+                None => crate::cli::output::raw(text.as_bytes()),
+            }
+        }
     }
 }
 
@@ -324,4 +347,22 @@ fn update(
     let updated = client::update(session, key, &input)?;
     ctx.out.status(format!("Updated client {}.", updated.id));
     ctx.out.record(&updated, CLIENT_COLUMNS)
+}
+
+/// Writes a file only its owner may read (0600 from its creation).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| crate::Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    // An existing file keeps its mode on open: narrowed too.
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
 }

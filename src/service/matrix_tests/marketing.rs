@@ -115,6 +115,7 @@ const CAMPAIGN_CASES: &[Case] = &[
     case!("suppression add", MAILERS, |s| ok(campaign::suppression::add(s, "someone@example.com", "manual"))),
     case!("suppression remove", MAILERS, |s| ok(campaign::suppression::remove(s, "nobody@example.com"))),
     case!("client privacy consent", STAFF, |s| ok(crate::service::consent::history(s, "kevin@startup.io"))),
+    case!("client privacy export", MANAGERS, |s| ok(crate::service::privacy::export(s, "kevin@startup.io"))),
     // An unsubscribe mail for the first row of the demo's sent campaign.
     case!("mail inbound", MANAGERS, |s| {
         let secret = campaign::token_secret(s.db())?;
