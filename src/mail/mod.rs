@@ -12,6 +12,8 @@ use crate::{Error, Result};
 
 pub mod dkim;
 mod plain;
+#[cfg(test)]
+pub(crate) use plain::read_data_block;
 
 pub use dkim::{DkimSettings, Signer};
 

@@ -212,6 +212,18 @@ fn transaction(conn: &mut Conn, from: &str, to: &str, message: &[u8]) -> Result<
     Ok(())
 }
 
+/// The body a scripted test server reads after `354`, up to and with `CRLF.CRLF`.
+#[cfg(test)]
+pub(crate) fn read_data_block(r: &mut impl std::io::Read) -> Vec<u8> {
+    let mut body = Vec::new();
+    while !body.ends_with(b"\r\n.\r\n") {
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b).expect("body");
+        body.push(b[0]);
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,7 +253,6 @@ mod tests {
     /// A scripted server on loopback: refuses the first recipient, takes the second.
     #[test]
     fn a_refusal_keeps_the_connection_for_the_next_message() {
-        use std::io::Read;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = std::thread::spawn(move || {
@@ -265,12 +276,7 @@ mod tests {
                     say(&mut s, if rcpts == 1 { "550 5.1.1 no such user\r\n" } else { "250 ok\r\n" });
                 } else if cmd == "DATA" {
                     say(&mut s, "354 go\r\n");
-                    let mut body = Vec::new();
-                    while !body.ends_with(b"\r\n.\r\n") {
-                        let mut b = [0u8; 1];
-                        r.read_exact(&mut b).expect("body");
-                        body.push(b[0]);
-                    }
+                    let body = read_data_block(&mut r);
                     delivered.push(body);
                     say(&mut s, "250 queued\r\n");
                     return delivered;
@@ -290,7 +296,6 @@ mod tests {
 
     /// A server on loopback that announces SMTPUTF8 or not; returns the commands it read.
     fn recording_server(utf8: bool) -> (u16, std::thread::JoinHandle<Vec<String>>) {
-        use std::io::Read;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = std::thread::spawn(move || {
@@ -309,12 +314,7 @@ mod tests {
                     if utf8 { b"250-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n" } else { b"250-test\r\n250 8BITMIME\r\n" }
                 } else if cmd == "DATA" {
                     s.write_all(b"354 go\r\n").expect("write");
-                    let mut body = Vec::new();
-                    while !body.ends_with(b"\r\n.\r\n") {
-                        let mut b = [0u8; 1];
-                        r.read_exact(&mut b).expect("body");
-                        body.push(b[0]);
-                    }
+                    read_data_block(&mut r);
                     b"250 queued\r\n"
                 } else {
                     b"250 ok\r\n"

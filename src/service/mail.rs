@@ -207,7 +207,7 @@ pub fn flush(session: &Session, smtp: &SmtpSettings) -> Result<Delivery> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
 
     use super::*;
     use crate::service::testing;
@@ -241,12 +241,7 @@ mod tests {
                     }
                 } else if cmd == "DATA" {
                     s.write_all(b"354 go\r\n").expect("write");
-                    let mut body = Vec::new();
-                    while !body.ends_with(b"\r\n.\r\n") {
-                        let mut b = [0u8; 1];
-                        r.read_exact(&mut b).expect("body");
-                        body.push(b[0]);
-                    }
+                    crate::mail::read_data_block(&mut r);
                     taken.push(rcpt.clone());
                     b"250 queued\r\n"
                 } else {
