@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use super::Read;
 use crate::Result;
 
+/// Columns stored as JSON text.
+const JSON_COLUMNS: &[&str] = &["fields", "before", "after"];
+
 /// The rows of a query as JSON objects. Columns named in `hidden` are left out (secrets such as
 /// password hashes, which are not the person's data to hand over and must never leave).
 fn rows(r: &impl Read, sql: &str, params: &[&dyn rusqlite::ToSql], hidden: &[&str]) -> Result<Vec<Value>> {
@@ -27,9 +30,10 @@ fn rows(r: &impl Read, sql: &str, params: &[&dyn rusqlite::ToSql], hidden: &[&st
                 ValueRef::Real(f) => Value::from(f),
                 ValueRef::Text(t) => {
                     let s = String::from_utf8_lossy(t).into_owned();
-                    // JSON kept as text (custom fields, audit before/after) is exported as JSON.
-                    match (s.starts_with('{') || s.starts_with('['), serde_json::from_str::<Value>(&s)) {
-                        (true, Ok(v)) => v,
+                    // The columns that hold JSON (custom fields, audit before/after) are exported
+                    // as JSON; any other text stays text, whatever it looks like.
+                    match JSON_COLUMNS.contains(&name.as_str()).then(|| serde_json::from_str::<Value>(&s)) {
+                        Some(Ok(v)) => v,
                         _ => Value::String(s),
                     }
                 }

@@ -351,6 +351,12 @@ fn the_privacy_export_is_one_private_json_document() {
     )
     .ok();
     w.run_as("mark", &["mail", "suppression", "add", "kevin@startup.io", "--reason", "manual"]).ok();
+    // A note that looks like JSON is still a note.
+    w.run_as(
+        "bill",
+        &["client", "interaction", "add", "--client", "kevin@startup.io", "--type", "email", "--notes", "[1, 2]"],
+    )
+    .ok();
     let file = w.home().join("kevin.json");
     w.run_as("mia", &["client", "privacy", "export", "kevin@startup.io", "-o", &file.display().to_string()]).ok();
     let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
@@ -360,6 +366,8 @@ fn the_privacy_export_is_one_private_json_document() {
     assert_eq!(doc["format_version"], 1);
     assert!(doc["interactions"].as_array().is_some_and(|a| a.iter().any(|i| i["notes"] == "Café à Lyon")), "{doc}");
     assert!(doc["suppressions"].as_array().is_some_and(|a| a.len() == 1));
+    assert!(doc["interactions"].as_array().is_some_and(|a| a.iter().any(|i| i["notes"] == "[1, 2]")), "{doc}");
+    assert!(doc["client"][0]["fields"].is_object(), "custom fields as JSON");
     assert!(doc["send_log"].as_array().is_some_and(|a| !a.is_empty()));
     let stdout = w.run_as("admin", &["client", "privacy", "export", "1"]).ok().json();
     assert_eq!(stdout["client"][0]["email"], "kevin@startup.io");
