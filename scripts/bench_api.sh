@@ -11,15 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
-sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"
-command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk >/dev/null
-sink=$(command -v smtp-sink || true)
-[ -z "$sink" ] && [ -x /usr/sbin/smtp-sink ] && sink=/usr/sbin/smtp-sink
-if [ -z "$sink" ]; then
-  echo "postfix main.cf: no configuration" | $sudo debconf-set-selections 2>/dev/null || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q postfix >/dev/null
-  sink=/usr/sbin/smtp-sink
-fi
+source scripts/lib.sh
+need_wrk
+sink=$(smtp_sink)
 cargo build --release --quiet --bin rolo
 bin="$PWD/target/release/rolo"
 work=$(mktemp -d)
@@ -30,7 +24,7 @@ unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
 "$bin" -q init --demo >/dev/null
 admin=$(echo admin-demo-password | "$bin" login --username admin --password-stdin --print-token)
 key=$(ROLO_TOKEN=$admin "$bin" -q app create bench --scope mail:send --rate 0 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $key"
@@ -52,7 +46,7 @@ echo "  202 in the access log $accepted, messages queued $((after - before))"
 
 # Delivery: the queued messages (the demo's own and the run's) to smtp-sink by the worker.
 queued=$(count "SELECT count(*) FROM outbox WHERE status = 'queued'")
-sink_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sink_port=$(free_port)
 sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
 "$sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000 >"$work/sink.log" 2>&1 &
 sink_pid=$!

@@ -12,14 +12,8 @@ SEND_ROWS=${SEND_ROWS:-100000}
 FREEZE_ROWS=${FREEZE_ROWS:-1000000}
 WORKERS=${WORKERS:-8}
 
-sink=$(command -v smtp-sink || true)
-[ -z "$sink" ] && [ -x /usr/sbin/smtp-sink ] && sink=/usr/sbin/smtp-sink
-if [ -z "$sink" ]; then
-  sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"
-  echo "postfix main.cf: no configuration" | $sudo debconf-set-selections 2>/dev/null || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q postfix >/dev/null
-  sink=/usr/sbin/smtp-sink
-fi
+source scripts/lib.sh
+sink=$(smtp_sink)
 
 cargo build --release --quiet --bin rolo
 bin="$PWD/target/release/rolo"
@@ -70,7 +64,7 @@ campaign() { # NAME --audience A… → the id of an approved campaign
 }
 send_id=$(campaign "Bench send" --audience "group:Bench send")
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$sink" -u nobody -c "127.0.0.1:$port" 1000 >"$work/sink.log" 2>&1 &
 sink_pid=$!
 sleep 0.5
@@ -115,7 +109,7 @@ PY
 if [ "$FREEZE_ROWS" -gt "$SEND_ROWS" ]; then
   ROLO_TOKEN=$admin "$bin" -q client import "$work/freeze.csv" --group "Bench freeze" >/dev/null
   freeze_id=$(campaign "Bench freeze" --audience "group:Bench send" --audience "group:Bench freeze")
-  closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  closed=$(free_port)
   python3 - "$bin" "$mark" "$freeze_id" "$closed" "$FREEZE_ROWS" <<'PY'
 import json, os, resource, subprocess, sys, time
 bin, token, cid, port, rows = sys.argv[1:6]

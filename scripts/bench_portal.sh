@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TICKETS=${TICKETS:-100000}
 DURATION=${DURATION:-5}
-sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"
-command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk >/dev/null
+source scripts/lib.sh
+need_wrk
 cargo build --release --quiet --bin rolo
 bin="$PWD/target/release/rolo"
 work=$(mktemp -d)
@@ -50,7 +50,7 @@ ROLO_TOKEN=$mia "$bin" -q ticket sla recompute >/dev/null
 head -c 200000 /dev/urandom >"$work/devis.pdf"
 kevin=$(echo kevin-demo-password | "$bin" login --username kevin --password-stdin --print-token)
 ROLO_TOKEN=$kevin "$bin" -q ticket reply 1 --body "Le devis, en pièce jointe." --attach "$work/devis.pdf" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$bin" serve --listen "127.0.0.1:$port" --work-every 0 2>"$work/serve.log" &
 server=$!
 base="http://127.0.0.1:$port"

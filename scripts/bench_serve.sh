@@ -9,10 +9,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-2}
-if ! command -v wrk >/dev/null; then
-  sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk >/dev/null
-fi
+source scripts/lib.sh
+need_wrk
 cargo build --release --quiet --bin rolo
 bin="$PWD/target/release/rolo"
 work=$(mktemp -d)
@@ -21,7 +19,7 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 export ROLO_DB="$work/serve.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
 unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
 "$bin" -q init --demo >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 public="http://127.0.0.1:$port"
 
 # Tokens of Kevin's message in the demo's sent campaign, and one link of that campaign.

@@ -76,40 +76,36 @@ mod tests {
         let report = verify(&mia).expect("the demo's log is whole");
         assert!(report.entries > 10 && report.head.as_deref().map(str::len) == Some(64), "{report:?}");
         let n = last_id(&clean);
-        let cases: Vec<(&str, String, i64, &str)> = vec![
-            ("an edited detail", "UPDATE audit_log SET detail = 'nothing happened' WHERE id = 5".into(), 5, "altered"),
-            ("an edited actor", "UPDATE audit_log SET actor = 'sam' WHERE id = 12".into(), 12, "altered"),
-            ("a removed entry", "DELETE FROM audit_log WHERE id = 7".into(), 8, "removed_before"),
-            ("the first entry removed", "DELETE FROM audit_log WHERE id = 1".into(), 2, "removed_before"),
+        // Fixed SQL only: the last entry and the one after it are named by subqueries.
+        let cases: [(&str, &str, i64, &str); 7] = [
+            ("an edited detail", "UPDATE audit_log SET detail = 'nothing happened' WHERE id = 5", 5, "altered"),
+            ("an edited actor", "UPDATE audit_log SET actor = 'sam' WHERE id = 12", 12, "altered"),
+            ("a removed entry", "DELETE FROM audit_log WHERE id = 7", 8, "removed_before"),
+            ("the first entry removed", "DELETE FROM audit_log WHERE id = 1", 2, "removed_before"),
             (
                 "an entry added by hand",
-                format!(
-                    "INSERT INTO audit_log (id, at, action, entity, outcome) VALUES ({}, '2026-01-01T00:00:00.000Z', 'login', 'user', 'ok')",
-                    n + 1
-                ),
+                "INSERT INTO audit_log (id, at, action, entity, outcome)
+                 SELECT max(id) + 1, '2026-01-01T00:00:00.000Z', 'login', 'user', 'ok' FROM audit_log",
                 n + 1,
                 "unsealed",
             ),
             (
                 "an entry added with a made-up seal",
-                format!(
-                    "INSERT INTO audit_log (id, at, action, entity, outcome, hash) VALUES ({}, '2026-01-01T00:00:00.000Z', 'login', 'user', 'ok', '{}')",
-                    n + 1,
-                    "ab".repeat(32)
-                ),
+                "INSERT INTO audit_log (id, at, action, entity, outcome, hash)
+                 SELECT max(id) + 1, '2026-01-01T00:00:00.000Z', 'login', 'user', 'ok', hex(zeroblob(32)) FROM audit_log",
                 n + 1,
                 "altered_or_inserted",
             ),
             (
                 "the last entry edited",
-                format!("UPDATE audit_log SET outcome = 'denied' WHERE id = {n}"),
+                "UPDATE audit_log SET outcome = 'denied' WHERE id = (SELECT max(id) FROM audit_log)",
                 n,
                 "altered_or_inserted",
             ),
         ];
         for (what, sql, id, kind) in cases {
             let db = testing::demo();
-            tamper(&db, &sql);
+            tamper(&db, sql);
             let report = crate::db::audit::verify_chain(&db).expect("walk");
             let b = report.broken.unwrap_or_else(|| panic!("{what}: not found"));
             assert_eq!((b.id, b.kind), (id, kind), "{what}");

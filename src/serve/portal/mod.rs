@@ -119,7 +119,8 @@ fn finish(app: &App, reply: Reply, cookie: Option<Option<String>>) -> Response {
         Reply::File { name, mime, bytes } => download_response(&name, &mime, bytes),
     };
     let h = response.headers_mut();
-    if !h.contains_key(header::CONTENT_DISPOSITION) {
+    // A download carries its own (sandboxed) policy.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     }
     if let Some(value) = cookie {
@@ -140,16 +141,7 @@ fn download_response(name: &str, mime: &str, bytes: Vec<u8>) -> Response {
         .chars()
         .map(|c| if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' { c } else { '_' })
         .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = percent(name, b"-._~");
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
     let mime = HeaderValue::from_str(mime).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let mut r = (StatusCode::OK, bytes).into_response();
@@ -197,19 +189,22 @@ fn login_url(back_to: &str) -> String {
     if back_to.is_empty() || back_to == "/portal/tickets" {
         "/portal/login".into()
     } else {
-        format!("/portal/login?next={}", percent(back_to))
+        format!("/portal/login?next={}", percent(back_to, b"-._~/"))
     }
 }
 
-fn percent(s: &str) -> String {
+/// Percent-encoding of every byte but ASCII letters, digits and `keep`.
+fn percent(s: &str, keep: &[u8]) -> String {
     s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(
+            |b| {
+                if b.is_ascii_alphanumeric() || keep.contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            },
+        )
         .collect()
 }
 
@@ -397,7 +392,7 @@ fn ticket_reply(s: &Signed, id: i64, error: Option<String>, draft: &str) -> Resu
 }
 
 async fn ticket_page(State(app): State<Arc<App>>, UrlPath(raw): UrlPath<String>, headers: HeaderMap) -> Response {
-    let back = format!("/portal/tickets/{}", percent(&raw));
+    let back = format!("/portal/tickets/{}", percent(&raw, b"-._~"));
     signed_in(app, &headers, back, move |s| ticket_reply(s, parse_id(&raw)?, None, "")).await
 }
 
@@ -412,7 +407,7 @@ async fn reply(
         Ok(p) => p,
         Err((status, detail)) => return too_large(&app, lang, status, &detail),
     };
-    let back = format!("/portal/tickets/{}", percent(&raw));
+    let back = format!("/portal/tickets/{}", percent(&raw, b"-._~"));
     signed_in(app, &headers, back, move |s| {
         let id = parse_id(&raw)?;
         s.check_form(&posted.fields)?;
@@ -434,7 +429,7 @@ async fn reopen(
     headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let back = format!("/portal/tickets/{}", percent(&raw));
+    let back = format!("/portal/tickets/{}", percent(&raw, b"-._~"));
     signed_in(app, &headers, back, move |s| {
         let id = parse_id(&raw)?;
         s.check_form(&form)?;

@@ -50,9 +50,11 @@ pub(super) fn notify(
     );
     // Clients follow the ticket in the portal when the server is reachable; staff answer
     // from the terminal.
-    let clients: HashSet<String> =
-        project::client_emails(tx, t.project_id)?.into_iter().map(|e| e.to_lowercase()).collect();
     let portal = settings.public_url.map(|base| format!("{base}/portal/tickets/{}", t.id));
+    let clients: HashSet<String> = match portal {
+        Some(_) => project::client_emails(tx, t.project_id)?.into_iter().map(|e| e.to_lowercase()).collect(),
+        None => HashSet::new(),
+    };
     let mut n = 0;
     let mut seen = HashSet::new();
     for addr in to.into_iter().filter(|a| !a.eq_ignore_ascii_case(actor_email)) {
