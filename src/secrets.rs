@@ -251,6 +251,13 @@ pub fn open_store(choice: StoreChoice, db_key: &str, file_dir: &Path) -> (Box<dy
     }
 }
 
+/// `n` random bytes from the operating system, in hex.
+pub fn random_hex(n: usize) -> crate::Result<String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| crate::Error::internal(format!("no randomness: {e}")))?;
+    Ok(hex(&bytes))
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -39,9 +39,15 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<()> {
         AuditCommand::List { actor, entity, action, since, limit } => (actor, entity, action, since, limit),
         AuditCommand::Verify => {
             let report = audit::verify(&session)?;
-            ctx.out
-                .status(format!("The audit log is whole: {} entries, each chained to the one before.", report.entries));
-            return ctx.out.record(&report, &["entries", "head"]);
+            ctx.out.status(format!(
+                "The audit log is whole: {} entries, each chained to the one before{}.",
+                report.entries,
+                match report.redacted {
+                    0 => String::new(),
+                    n => format!("; {n} with personal data erased, each as its erasure recorded"),
+                }
+            ));
+            return ctx.out.record(&report, &["entries", "redacted", "head"]);
         }
     };
     let entries = audit::list(&session, &audit::Filter { actor, entity, action, since, limit: Some(limit) })?;

@@ -24,7 +24,8 @@ pub struct NewEntry<'a> {
 
 /// Appends an entry, sealed: its id follows the last one, and its hash covers its content and
 /// the previous entry's hash (the write transaction holds SQLite's one write lock, so no other
-/// entry can slip in between).
+/// entry can slip in between). The personal columns enter the seal through a commitment with
+/// a fresh random nonce (see [`redact`]).
 pub fn append(tx: &Tx, e: &NewEntry) -> Result<()> {
     let (last_id, prev): (i64, Option<String>) = tx
         .conn()
@@ -43,11 +44,13 @@ pub fn append(tx: &Tx, e: &NewEntry) -> Result<()> {
         detail: e.detail.map(String::from),
         before: e.before.map(String::from),
         after: e.after.map(String::from),
+        nonce: Some(crate::secrets::random_hex(16)?),
+        redacted: None,
     };
     let hash = row.seal(prev.as_deref().unwrap_or(GENESIS));
     tx.conn().execute(
-        "INSERT INTO audit_log (id, at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO audit_log (id, at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after, nonce, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             row.id,
             row.at,
@@ -60,6 +63,7 @@ pub fn append(tx: &Tx, e: &NewEntry) -> Result<()> {
             row.detail,
             row.before,
             row.after,
+            row.nonce,
             hash
         ],
     )?;
@@ -82,11 +86,13 @@ struct Sealed {
     detail: Option<String>,
     before: Option<String>,
     after: Option<String>,
+    nonce: Option<String>,
+    redacted: Option<String>,
 }
 
 impl Sealed {
     const COLUMNS: &'static str =
-        "id, at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after, hash";
+        "id, at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after, nonce, redacted, hash";
 
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Sealed, Option<String>)> {
         Ok((
@@ -102,14 +108,16 @@ impl Sealed {
                 detail: r.get(8)?,
                 before: r.get(9)?,
                 after: r.get(10)?,
+                nonce: r.get(11)?,
+                redacted: r.get(12)?,
             },
-            r.get(11)?,
+            r.get(13)?,
         ))
     }
 
-    /// SHA-256 (hex) of the previous hash and this entry's columns, as a JSON array: every
-    /// value keeps its type and its bounds, so no two different entries read alike.
-    fn seal(&self, prev: &str) -> String {
+    /// The first form of the seal (migration 0017): every column in clear. Only read to check
+    /// the chain before it is re-sealed with commitments.
+    fn seal_v1(&self, prev: &str) -> String {
         let canonical = serde_json::json!([
             prev,
             self.id,
@@ -124,26 +132,87 @@ impl Sealed {
             self.before,
             self.after
         ]);
-        crate::secrets::hex(&Sha256::digest(canonical.to_string().as_bytes()))
+        sha256_hex(canonical.to_string().as_bytes())
+    }
+
+    /// The commitment to the personal columns: SHA-256 of the nonce and the columns. Once an
+    /// erasure has replaced the columns and dropped the nonce, the stored commitment stands in
+    /// for them (and, the nonce gone, no guess of the old values can be checked against it).
+    fn commitment(&self) -> String {
+        match &self.redacted {
+            Some(c) => c.clone(),
+            None => sha256_hex(
+                serde_json::json!([self.nonce, self.actor, self.detail, self.before, self.after])
+                    .to_string()
+                    .as_bytes(),
+            ),
+        }
+    }
+
+    /// SHA-256 (hex) of the previous hash, this entry's columns and the commitment to its
+    /// personal columns, as a JSON array: every value keeps its type and its bounds, so no two
+    /// different entries read alike.
+    fn seal(&self, prev: &str) -> String {
+        let canonical = serde_json::json!([
+            prev,
+            2,
+            self.id,
+            self.at,
+            self.actor_id,
+            self.action,
+            self.entity,
+            self.entity_id,
+            self.outcome,
+            self.commitment()
+        ]);
+        sha256_hex(canonical.to_string().as_bytes())
+    }
+
+    /// What an erasure records of a redacted entry's replaced columns, so that `verify` can
+    /// tell them from a later edit.
+    fn redaction_digest(&self) -> String {
+        sha256_hex(
+            serde_json::json!([self.id, self.actor, self.detail, self.before, self.after, self.redacted])
+                .to_string()
+                .as_bytes(),
+        )
     }
 }
 
-/// Seals the entries that have no hash yet, in order (the migration that introduced the
-/// chain; entries from then on are sealed as they are written).
+fn sha256_hex(bytes: &[u8]) -> String {
+    crate::secrets::hex(&Sha256::digest(bytes))
+}
+
+fn all_entries(conn: &rusqlite::Connection) -> Result<Vec<(Sealed, Option<String>)>> {
+    entries_from(conn, &["SELECT ", Sealed::COLUMNS, " FROM audit_log ORDER BY id"].concat())
+}
+
+/// The entries as the first form of the chain stored them (before migration 0018 added the
+/// nonce and the commitment).
+fn first_form_entries(conn: &rusqlite::Connection) -> Result<Vec<(Sealed, Option<String>)>> {
+    entries_from(
+        conn,
+        "SELECT id, at, actor_id, actor, action, entity, entity_id, outcome, detail, before, after, NULL, NULL, hash
+         FROM audit_log ORDER BY id",
+    )
+}
+
+fn entries_from(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<(Sealed, Option<String>)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], Sealed::from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Seals the entries that have no hash yet, in order, in the first form (the migration that
+/// introduced the chain; 0018 then re-seals them all).
 pub fn seal_unsealed(conn: &rusqlite::Connection) -> Result<()> {
     let mut prev = GENESIS.to_string();
-    let rows: Vec<(Sealed, Option<String>)> = {
-        let sql = ["SELECT ", Sealed::COLUMNS, " FROM audit_log ORDER BY id"].concat();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map([], Sealed::from_row)?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
     let mut update = conn.prepare("UPDATE audit_log SET hash = ?2 WHERE id = ?1")?;
-    for (row, hash) in rows {
+    for (row, hash) in first_form_entries(conn)? {
         let h = match hash {
             Some(h) => h,
             None => {
-                let h = row.seal(&prev);
+                let h = row.seal_v1(&prev);
                 update.execute(params![row.id, h])?;
                 h
             }
@@ -153,10 +222,118 @@ pub fn seal_unsealed(conn: &rusqlite::Connection) -> Result<()> {
     Ok(())
 }
 
+/// Migration 0018: checks the chain in its first form, then gives every entry a nonce and
+/// re-seals the log with commitments (no trigger stands in the way during that migration).
+/// The result of the check is itself written down as the last entry, sealed: a log that was
+/// already broken is not silently blessed.
+pub fn reseal_with_commitments(conn: &rusqlite::Connection) -> Result<()> {
+    let entries = all_entries(conn)?;
+    let (mut prev, mut prev_id, mut broken) = (GENESIS.to_string(), 0i64, None);
+    for (row, hash) in &entries {
+        let kind = if row.id != prev_id + 1 {
+            Some("removed_before")
+        } else if hash.as_deref() != Some(row.seal_v1(&prev).as_str()) {
+            Some("altered")
+        } else {
+            None
+        };
+        if let (Some(kind), None) = (kind, &broken) {
+            broken = Some((row.id, kind));
+        }
+        prev = hash.clone().unwrap_or_default();
+        prev_id = row.id;
+    }
+    let mut prev = GENESIS.to_string();
+    let mut update = conn.prepare("UPDATE audit_log SET nonce = ?2, hash = ?3 WHERE id = ?1")?;
+    for (mut row, _) in entries {
+        row.nonce = Some(crate::secrets::random_hex(16)?);
+        let h = row.seal(&prev);
+        update.execute(params![row.id, row.nonce, h])?;
+        prev = h;
+    }
+    let detail = match broken {
+        None => "the chain verified before it was re-sealed with commitments".to_string(),
+        Some((id, kind)) => format!("before it was re-sealed, the chain broke at entry {id} ({kind})"),
+    };
+    let tx = Tx { conn };
+    append(
+        &tx,
+        &NewEntry {
+            at: chrono::Utc::now(),
+            actor_id: None,
+            actor: None,
+            action: "audit.reseal",
+            entity: "audit",
+            entity_id: None,
+            outcome: if broken.is_some() { Outcome::Failed } else { Outcome::Ok },
+            detail: Some(&detail),
+            before: None,
+            after: None,
+        },
+    )
+}
+
+/// One audit entry as an erasure sees it.
+pub struct Personal {
+    pub id: i64,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Hands every entry's personal columns to `f`; where it returns new ones, the entry is
+/// redacted to them (nonce dropped, commitment kept). Returns the digest of each redacted
+/// entry as it now reads, for the erasure's own entry (`after.redactions`), which `verify`
+/// checks.
+pub fn redact(tx: &Tx, mut f: impl FnMut(&Personal) -> Option<Personal>) -> Result<Vec<(i64, String)>> {
+    let mut changed = Vec::new();
+    for (row, _) in all_entries(tx.conn())? {
+        let p = Personal {
+            id: row.id,
+            entity: row.entity.clone(),
+            entity_id: row.entity_id,
+            actor: row.actor.clone(),
+            detail: row.detail.clone(),
+            before: row.before.clone(),
+            after: row.after.clone(),
+        };
+        if let Some(new) = f(&p) {
+            let redacted = Sealed {
+                actor: new.actor,
+                detail: new.detail,
+                before: new.before,
+                after: new.after,
+                nonce: None,
+                redacted: Some(row.commitment()),
+                ..row
+            };
+            tx.conn().execute(
+                "UPDATE audit_log SET actor = ?2, detail = ?3, before = ?4, after = ?5, nonce = NULL, redacted = ?6
+                 WHERE id = ?1",
+                params![
+                    redacted.id,
+                    redacted.actor,
+                    redacted.detail,
+                    redacted.before,
+                    redacted.after,
+                    redacted.redacted
+                ],
+            )?;
+            changed.push((redacted.id, redacted.redaction_digest()));
+        }
+    }
+    Ok(changed)
+}
+
 /// What walking the chain found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChainReport {
     pub entries: i64,
+    /// Entries whose personal data an erasure replaced (each checked against its erasure).
+    pub redacted: i64,
     /// The last entry's hash: written down elsewhere, it also proves later that no entry was
     /// removed from the end.
     pub head: Option<String>,
@@ -177,12 +354,16 @@ pub struct Break {
 /// `removed_before` (an id is missing before it), `unsealed` (no hash: written outside Rolo),
 /// `altered_or_inserted` (the last entry, with nothing after it to tell). The seal covers the
 /// id, so renumbering entries to slip one in breaks the chain at the first renumbered entry.
+/// An entry redacted by an erasure must read exactly as the last `privacy.erase` entry that
+/// redacted it recorded; otherwise it is `altered` too.
 pub fn verify_chain(r: &impl Read) -> Result<ChainReport> {
     let sql = ["SELECT ", Sealed::COLUMNS, " FROM audit_log ORDER BY id"].concat();
     let mut stmt = r.conn().prepare(&sql)?;
     let mut rows = stmt.query_map([], Sealed::from_row)?.peekable();
     let (mut prev, mut prev_id, mut entries) = (GENESIS.to_string(), 0i64, 0i64);
-    let broken = |entries, id, kind| ChainReport { entries, head: None, broken: Some(Break { id, kind }) };
+    // Redacted entries as they read, and what their erasures recorded of them.
+    let (mut redacted, mut recorded) = (std::collections::BTreeMap::new(), std::collections::HashMap::new());
+    let broken = |entries, id, kind| ChainReport { entries, redacted: 0, head: None, broken: Some(Break { id, kind }) };
     while let Some(next) = rows.next() {
         let (row, hash) = next?;
         entries += 1;
@@ -194,10 +375,27 @@ pub fn verify_chain(r: &impl Read) -> Result<ChainReport> {
             let kind = if rows.peek().is_some() { "altered" } else { "altered_or_inserted" };
             return Ok(broken(entries, row.id, kind));
         }
+        if row.redacted.is_some() {
+            redacted.insert(row.id, row.redaction_digest());
+        }
+        if row.action == "privacy.erase" {
+            let after: Option<serde_json::Value> = row.after.as_deref().and_then(|a| serde_json::from_str(a).ok());
+            if let Some(map) = after.as_ref().and_then(|a| a["redactions"].as_object()) {
+                for (id, digest) in map {
+                    if let (Ok(id), Some(d)) = (id.parse::<i64>(), digest.as_str()) {
+                        recorded.insert(id, d.to_string());
+                    }
+                }
+            }
+        }
         prev = hash;
         prev_id = row.id;
     }
-    Ok(ChainReport { entries, head: (entries > 0).then_some(prev), broken: None })
+    let n = redacted.len() as i64;
+    if let Some((&id, _)) = redacted.iter().find(|(id, digest)| recorded.get(*id) != Some(*digest)) {
+        return Ok(ChainReport { redacted: n, ..broken(entries, id, "altered") });
+    }
+    Ok(ChainReport { entries, redacted: n, head: (entries > 0).then_some(prev), broken: None })
 }
 
 #[derive(Debug, Default)]

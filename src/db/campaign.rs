@@ -526,9 +526,14 @@ pub fn suppress(
     )? == 1)
 }
 
-/// Lifts a suppression that an unsubscription caused (not a bounce, complaint or manual one).
+/// Lifts a suppression that an unsubscription or an erasure caused (not a bounce, complaint or
+/// manual one): an erased person who signs up again and confirms from their own mailbox gave a
+/// new consent.
 pub fn unsuppress_unsubscribed(tx: &Tx, hash: &str) -> Result<bool> {
-    Ok(tx.conn().execute("DELETE FROM suppressions WHERE mailbox_hash = ?1 AND reason = 'unsubscribed'", [hash])? == 1)
+    Ok(tx
+        .conn()
+        .execute("DELETE FROM suppressions WHERE mailbox_hash = ?1 AND reason IN ('unsubscribed', 'erased')", [hash])?
+        == 1)
 }
 
 pub fn unsuppress(tx: &Tx, hash: &str) -> Result<bool> {
@@ -565,6 +570,44 @@ pub fn suppressions(r: &impl Read, reason: Option<&str>, limit: Option<u32>) -> 
     )?;
     let rows = stmt.query_map(params![reason, limit.map_or(-1, i64::from)], suppression_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The database's salt for [`crate::domain::campaign::mailbox_hash`] (made by migration 0018).
+pub fn mailbox_salt(r: &impl Read) -> Result<Vec<u8>> {
+    r.conn()
+        .query_row("SELECT value FROM meta WHERE key = 'suppression_salt'", [], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(String::into_bytes)
+        .ok_or_else(|| crate::Error::internal("the database has no suppression salt"))
+}
+
+/// Migration 0018: the suppression list and the mail events' mailbox hashes, from plain
+/// SHA-256 to the salted key. Entries whose address is known are rehashed; a mail event whose
+/// address cannot be found again loses its hash (it was only ever written, never matched).
+pub(super) fn rehash_mailboxes(conn: &rusqlite::Connection) -> Result<()> {
+    let salt: String = conn.query_row("SELECT value FROM meta WHERE key = 'suppression_salt'", [], |r| r.get(0))?;
+    let key = |email: &str| crate::domain::campaign::mailbox_hash(salt.as_bytes(), email);
+    let known: Vec<(String, String)> = conn
+        .prepare("SELECT mailbox_hash, email FROM suppressions WHERE email IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE OR REPLACE suppressions SET mailbox_hash = ?2 WHERE mailbox_hash = ?1")?;
+    for (old, email) in known {
+        update.execute(params![old, key(&email)])?;
+    }
+    let events: Vec<(i64, Option<String>)> = conn
+        .prepare(
+            "SELECT e.id, coalesce(s.email, o.to_addr) FROM mail_events e
+             LEFT JOIN send_log s ON s.id = e.send_log_id LEFT JOIN outbox o ON o.id = e.outbox_id
+             WHERE e.mailbox_hash IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE mail_events SET mailbox_hash = ?2 WHERE id = ?1")?;
+    for (id, email) in events {
+        update.execute(params![id, email.map(|e| key(&e))])?;
+    }
+    Ok(())
 }
 
 /// Every suppressed mailbox hash (an audience is checked against all of them at once).

@@ -23,6 +23,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_outbox_attachments", include_str!("../../migrations/0015_outbox_attachments.sql")),
     ("0016_tickets_project_open", include_str!("../../migrations/0016_tickets_project_open.sql")),
     ("0017_audit_chain", include_str!("../../migrations/0017_audit_chain.sql")),
+    ("0018_privacy", include_str!("../../migrations/0018_privacy.sql")),
+    ("0019_audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
 ];
 
 /// The schema version this binary writes.
@@ -54,6 +56,11 @@ pub(super) fn run(conn: &Connection) -> Result<()> {
         if *name == "0017_audit_chain" {
             // The entries written so far join the chain, oldest first.
             super::audit::seal_unsealed(&tx)?;
+        }
+        if *name == "0018_privacy" {
+            // Suppressions under the new salt; the audit log re-sealed with commitments.
+            super::campaign::rehash_mailboxes(&tx)?;
+            super::audit::reseal_with_commitments(&tx)?;
         }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;

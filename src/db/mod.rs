@@ -10,6 +10,7 @@ pub mod client;
 pub mod company;
 pub mod consent;
 pub mod contract;
+pub mod erase;
 pub mod event;
 pub mod inbound;
 pub mod interaction;
@@ -155,6 +156,9 @@ impl Db {
         }
         self.conn
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA trusted_schema = OFF;")?;
+        // Deleted and overwritten content is zeroed, not left in free space: an erased person
+        // or a deleted record is gone from the file, not merely unlinked.
+        self.conn.execute_batch("PRAGMA secure_delete = ON;")?;
         Ok(())
     }
 
@@ -195,6 +199,14 @@ impl Db {
         let value = f(&Tx { conn: &tx })?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Copies the write-ahead log into the database file and empties it (after an erasure, so
+    /// that no old page of the person stays in the -wal file). False when another connection
+    /// still reads an older snapshot: the log then empties at a later checkpoint.
+    pub fn truncate_wal(&self) -> Result<bool> {
+        let busy: i64 = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     /// A copy of this database in memory (SQLite's backup API), for tests that run many cases

@@ -324,9 +324,13 @@ pub fn mailbox(email: &str) -> String {
     format!("{local}@{domain}")
 }
 
-/// The SHA-256 under which the suppression list keeps a mailbox.
-pub fn mailbox_hash(email: &str) -> String {
-    hex(&Sha256::digest(mailbox(email).as_bytes()))
+/// The key under which the suppression list keeps a mailbox: HMAC-SHA-256 of the normalised
+/// mailbox under the database's own random salt (`db::campaign::mailbox_salt`). An erased
+/// person's entry holds no address, and a table of hashed addresses made for another database
+/// (or plain SHA-256 of a mailing list) matches nothing here.
+pub fn mailbox_hash(salt: &[u8], email: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, salt);
+    hex(ring::hmac::sign(&key, mailbox(email).as_bytes()).as_ref())
 }
 
 /// `25/s`, `25`: messages per second (0 means no limit).
@@ -380,7 +384,8 @@ mod tests {
         assert_eq!(mailbox(" John.Ouick+events@GMAIL.com "), "johnouick@gmail.com");
         assert_eq!(mailbox("jacky@loubouzin.grd"), "jacky@loubouzin.grd");
         assert_eq!(mailbox("a.b+x@example.com"), "a.b@example.com");
-        assert_eq!(mailbox_hash("A@x.example"), mailbox_hash("a@X.EXAMPLE"));
+        assert_eq!(mailbox_hash(b"s", "A@x.example"), mailbox_hash(b"s", "a@X.EXAMPLE"));
+        assert_ne!(mailbox_hash(b"s", "a@x.example"), mailbox_hash(b"t", "a@x.example"), "salted");
     }
 
     #[test]

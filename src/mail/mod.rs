@@ -7,7 +7,6 @@ use std::time::Duration;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 
-use crate::secrets::hex;
 use crate::{Error, Result};
 
 pub mod dkim;
@@ -48,9 +47,7 @@ impl SmtpSettings {
 
 /// A fresh Message-ID of our own domain.
 pub fn new_message_id(domain: &str) -> Result<String> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    Ok(format!("<rolo.{}@{domain}>", hex(&bytes)))
+    Ok(format!("<rolo.{}@{domain}>", crate::secrets::random_hex(12)?))
 }
 
 /// The thread every message about a ticket refers to.

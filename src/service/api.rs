@@ -507,7 +507,8 @@ mod tests {
         crate::service::campaign::inbound::record(&admin, arf.as_bytes()).expect("a complaint of API mail");
         assert_eq!(status(&db, &app, complained).expect("status").status, "complained");
         for addr in ["gone@exemple.fr", "angry@exemple.fr"] {
-            let hash = crate::domain::campaign::mailbox_hash(addr);
+            let hash =
+                crate::domain::campaign::mailbox_hash(&crate::db::campaign::mailbox_salt(&db).expect("salt"), addr);
             assert!(crate::db::campaign::suppression(&db, &hash).expect("read").is_some(), "{addr} suppressed");
         }
         // A forged outbox token matches nothing.

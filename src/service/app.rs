@@ -34,9 +34,7 @@ fn digest(key: &str) -> String {
 
 /// A fresh key: the prefix and 32 random bytes in hex.
 fn fresh_key() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    Ok(format!("{KEY_PREFIX}{}", hex(&bytes)))
+    Ok(format!("{KEY_PREFIX}{}", crate::secrets::random_hex(32)?))
 }
 
 fn shown_prefix(key: &str) -> String {

@@ -115,8 +115,9 @@ mod tests {
         }
     }
 
-    /// Entries written before the chain existed are sealed by the migration, and Rolo's own
-    /// appends keep the chain whole; the trigger still refuses any other change.
+    /// Entries written before the chain existed are sealed by the migration (0017, in the first
+    /// form), re-sealed with commitments by the next (0018) after checking the first form, and
+    /// Rolo's own appends keep the chain whole; the trigger still refuses any other change.
     #[test]
     fn old_entries_are_sealed_once_and_the_log_stays_append_only() {
         let db = testing::demo();
@@ -129,7 +130,28 @@ mod tests {
         .expect("unseal");
         assert_eq!(crate::db::audit::verify_chain(&db).expect("walk").broken.map(|b| b.kind), Some("unsealed"));
         crate::db::audit::seal_unsealed(c).expect("seal");
-        testing::session_as(&db, "mia");
+        // As migrations 0018 and 0019 do: no trigger while re-sealing, then the new one.
+        c.execute_batch("DROP TRIGGER audit_log_no_update").expect("drop");
+        let broken = db.copy_in_memory().expect("copy");
+        crate::db::audit::reseal_with_commitments(c).expect("reseal");
+        c.execute_batch(include_str!("../../migrations/0019_audit_redaction.sql")).expect("trigger");
+        let last: (String, String, String) = c
+            .query_row("SELECT action, outcome, detail FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .expect("last");
+        assert_eq!((last.0.as_str(), last.1.as_str()), ("audit.reseal", "ok"), "{last:?}");
+        // A first-form chain that was already broken is re-sealed, and says so.
+        broken.exec_for_test("UPDATE audit_log SET detail = 'x' WHERE id = 2").expect("edit");
+        crate::db::audit::reseal_with_commitments(broken.conn()).expect("reseal");
+        let said: (String, String) = broken
+            .conn()
+            .query_row("SELECT outcome, detail FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("last");
+        assert_eq!(said.0, "failed");
+        assert!(said.1.contains("entry 2 (altered)"), "{said:?}");
         let mia = testing::session_as(&db, "mia");
         crate::service::user::list(&mia, &Default::default()).expect("a read");
         let _ = crate::service::user::show(&mia, "nobody-here");

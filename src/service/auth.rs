@@ -53,9 +53,7 @@ fn decoy_hash() -> &'static str {
 }
 
 fn new_token(kind: &str) -> Result<Secret<String>> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    Ok(Secret::new(format!("rolo_{kind}_{}", hex(&bytes))))
+    Ok(Secret::new(format!("rolo_{kind}_{}", crate::secrets::random_hex(32)?)))
 }
 
 /// The SHA-256 digest under which a token is stored.

@@ -34,6 +34,8 @@ pub mod user;
 #[cfg(test)]
 mod matrix_tests;
 #[cfg(test)]
+mod privacy_tests;
+#[cfg(test)]
 pub mod testing;
 #[cfg(test)]
 mod thread_tests;

@@ -15,6 +15,7 @@ mod landing;
 mod misc;
 mod population;
 mod portal;
+mod privacy;
 mod sentry;
 mod serve;
 mod sla;

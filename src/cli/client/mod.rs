@@ -157,6 +157,37 @@ pub enum PrivacyCommand {
         #[arg(short = 'o', long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Erase the person everywhere, in one transaction (the card keeps only what its contracts
+    /// need; history, tracking, consent and accounts go; free text and audit entries are
+    /// scrubbed of their name, e-mail and phone; the mailbox stays suppressed as a salted hash).
+    /// A signed contract with money due refuses it (exit 7) unless an admin passes --force.
+    /// (JSON keys: client_id, records, scrubbed, audit_entries_redacted, legal_hold_overridden,
+    /// wal_truncated)
+    Erase {
+        /// The client (id or e-mail)
+        client: String,
+        /// Do not ask for confirmation (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+        /// Erase despite a legal hold (admin only)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Erase every person with no contract, ticket, interaction, login, open, click or sign-up
+    /// for a period; people under a legal hold are listed and kept. Run it with --dry-run
+    /// first. (JSON keys: cutoff, dry_run, inactive (id, name, last_activity, legal_hold),
+    /// erased, held, audit_entries_redacted, wal_truncated)
+    Purge {
+        /// The retention period: 3y, 18mo, 90d (at least 30 days)
+        #[arg(long, value_name = "PERIOD")]
+        inactive_for: String,
+        /// Only list who would be erased
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -278,6 +309,58 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
                 }
                 None => crate::cli::output::raw(text.as_bytes()),
             }
+        }
+        ClientCommand::Privacy(PrivacyCommand::Erase { client: key, yes, force }) => {
+            let target = client::show(&session, &key)?.client;
+            let question =
+                format!("Erase client {} ({}) everywhere? This cannot be undone", target.id, target.full_name);
+            if !ctx.prompt.confirm(&question, yes)? {
+                ctx.out.status("Nothing erased.");
+                return Ok(());
+            }
+            let done = crate::service::privacy::erase(&session, &key, force)?;
+            ctx.out.status(format!(
+                "Erased client {}: {} audit entries redacted; the mailbox stays on the suppression list as a salted hash.",
+                done.client_id, done.audit_entries_redacted
+            ));
+            if !done.wal_truncated {
+                ctx.out.warn(
+                    "another process is reading the database: the write-ahead log empties at its next checkpoint",
+                );
+            }
+            ctx.out
+                .record(&done, &["client_id", "records", "scrubbed", "audit_entries_redacted", "legal_hold_overridden"])
+        }
+        ClientCommand::Privacy(PrivacyCommand::Purge { inactive_for, dry_run, yes }) => {
+            let listed = crate::service::privacy::purge(&session, &inactive_for, true)?;
+            let erasable = listed.inactive.len() - listed.held;
+            let report = if dry_run || erasable == 0 {
+                listed
+            } else if ctx.prompt.confirm(&format!("Erase {erasable} inactive people? This cannot be undone"), yes)? {
+                crate::service::privacy::purge(&session, &inactive_for, false)?
+            } else {
+                ctx.out.status("Nothing erased.");
+                return Ok(());
+            };
+            ctx.out.status(if report.dry_run {
+                format!(
+                    "{} inactive since {} would be erased; {} kept under a legal hold (dry run: nothing changed).",
+                    erasable, report.cutoff, report.held
+                )
+            } else {
+                format!(
+                    "Erased {} inactive since {}; {} kept under a legal hold.",
+                    report.erased, report.cutoff, report.held
+                )
+            });
+            if ctx.out.format == crate::cli::output::Format::Table {
+                return ctx.out.list(
+                    &report.inactive,
+                    &["id", "name", "last_activity", "legal_hold"],
+                    "Nobody is inactive for that long.",
+                );
+            }
+            ctx.out.record(&report, &["cutoff", "dry_run", "erased", "held"])
         }
     }
 }

@@ -84,7 +84,7 @@ fn apply(
     now: chrono::DateTime<Utc>,
 ) -> Result<InboundReport> {
     let kind = event.kind;
-    let hash = campaign::mailbox_hash(&target.email);
+    let hash = campaign::mailbox_hash(&db::campaign::mailbox_salt(tx)?, &target.email);
     let mut report = InboundReport {
         kind: kind.as_str().into(),
         campaign_id: Some(target.campaign_id),
@@ -166,7 +166,7 @@ fn apply_outbox(
     event: &Returned,
     now: chrono::DateTime<Utc>,
 ) -> Result<InboundReport> {
-    let hash = campaign::mailbox_hash(&email);
+    let hash = campaign::mailbox_hash(&db::campaign::mailbox_salt(tx)?, &email);
     let mut report = InboundReport {
         kind: event.kind.as_str().into(),
         campaign_id: None,

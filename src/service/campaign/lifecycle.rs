@@ -420,6 +420,7 @@ pub(crate) fn each_recipient(session: &Session, c: &Campaign, mut f: impl FnMut(
         })?;
     }
     let suppressed = db::campaign::suppressed_hashes(db)?;
+    let salt = db::campaign::mailbox_salt(db)?;
     let mut seen = HashSet::new();
     let mut report = AudienceReport { campaign_id: c.id, ..Default::default() };
     db::campaign::for_each_in_plan(db, &include, |id, name, email, consent| {
@@ -428,7 +429,7 @@ pub(crate) fn each_recipient(session: &Session, c: &Campaign, mut f: impl FnMut(
             report.excluded += 1;
         } else if validate::email("email", email).is_err() {
             report.invalid += 1;
-        } else if !suppressed.is_empty() && suppressed.contains(&campaign::mailbox_hash(email)) {
+        } else if !suppressed.is_empty() && suppressed.contains(&campaign::mailbox_hash(&salt, email)) {
             report.suppressed += 1;
         } else if consent != "granted" {
             // Campaigns use campaign templates only: marketing mail needs granted consent.

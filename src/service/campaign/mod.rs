@@ -16,7 +16,6 @@ mod web_tests;
 
 use crate::Result;
 use crate::db::Db;
-use crate::secrets::hex;
 use crate::service::authz::system_key;
 
 /// The database's secret for signed tokens, made on first use (32 random bytes).
@@ -48,9 +47,7 @@ pub fn dkim_record(smtp: &crate::mail::SmtpSettings) -> Result<crate::domain::ca
 
 /// 32 random bytes, hex: a new database's token secret.
 pub(crate) fn fresh_secret() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| crate::Error::internal(format!("no randomness: {e}")))?;
-    Ok(hex(&bytes))
+    crate::secrets::random_hex(32)
 }
 
 fn tx_meta(tx: &crate::db::Tx) -> Result<Option<String>> {

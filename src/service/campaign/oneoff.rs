@@ -47,7 +47,8 @@ pub fn prepare(db: &Db, to: &str, c: &Content) -> Result<Draft> {
             let (name, version) = template_spec(spec)?;
             let v = version_of(db, name, version)?;
             if v.kind == TemplateKind::Campaign.as_str()
-                && db::campaign::suppression(db, &campaign::mailbox_hash(&to))?.is_some()
+                && db::campaign::suppression(db, &campaign::mailbox_hash(&db::campaign::mailbox_salt(db)?, &to))?
+                    .is_some()
             {
                 return Err(Error::conflict(format!(
                     "{to} is on the suppression list; a campaign template does not reach it"

@@ -392,7 +392,8 @@ pub fn confirm(db: &Db, slug: &str, token: &str) -> Result<String> {
         grant_consent(tx, &page, client, previous.as_deref(), &text_hash, now)?;
         // Someone who once unsubscribed and now confirms from their own mailbox is back in;
         // a bounce, a complaint or a manual suppression stays.
-        let lifted = db::campaign::unsuppress_unsubscribed(tx, &crate::domain::campaign::mailbox_hash(&email))?;
+        let hash = crate::domain::campaign::mailbox_hash(&db::campaign::mailbox_salt(tx)?, &email);
+        let lifted = db::campaign::unsuppress_unsubscribed(tx, &hash)?;
         let detail =
             format!("landing page {}: confirmed{}", page.slug, if lifted { "; unsubscription lifted" } else { "" });
         audit_as(

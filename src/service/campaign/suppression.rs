@@ -20,7 +20,7 @@ pub fn add(session: &Session, address: &str, reason: &str) -> Result<Suppression
     let grant = session.require(Permission::MailSuppress)?;
     let email = validate::email("address", address)?;
     let reason = reason.parse::<SuppressionReason>()?;
-    let hash = campaign::mailbox_hash(&email);
+    let hash = campaign::mailbox_hash(&db::campaign::mailbox_salt(session.db())?, &email);
     let by = session.actor().id;
     grant.write(|tx| {
         if !db::campaign::suppress(tx, &hash, Some(&email), reason.as_str(), "manual", Some(by), Utc::now())? {
@@ -42,7 +42,7 @@ pub fn add(session: &Session, address: &str, reason: &str) -> Result<Suppression
 pub fn remove(session: &Session, address: &str) -> Result<Suppression> {
     let grant = session.require(Permission::MailSuppress)?;
     let email = validate::email("address", address)?;
-    let hash = campaign::mailbox_hash(&email);
+    let hash = campaign::mailbox_hash(&db::campaign::mailbox_salt(session.db())?, &email);
     let before = db::campaign::suppression(session.db(), &hash)?
         .ok_or_else(|| Error::not_found("suppressed address", &email))?;
     grant.write(|tx| {

@@ -116,6 +116,9 @@ const CAMPAIGN_CASES: &[Case] = &[
     case!("suppression remove", MAILERS, |s| ok(campaign::suppression::remove(s, "nobody@example.com"))),
     case!("client privacy consent", STAFF, |s| ok(crate::service::consent::history(s, "kevin@startup.io"))),
     case!("client privacy export", MANAGERS, |s| ok(crate::service::privacy::export(s, "kevin@startup.io"))),
+    case!("client privacy erase", ADMIN, |s| ok(crate::service::privacy::erase(s, "kevin@startup.io", false))),
+    case!("client privacy purge", ADMIN, |s| ok(crate::service::privacy::purge(s, "3y", false))),
+    case!("client privacy purge --dry-run", ADMIN, |s| ok(crate::service::privacy::purge(s, "3y", true))),
     // An unsubscribe mail for the first row of the demo's sent campaign.
     case!("mail inbound", MANAGERS, |s| {
         let secret = campaign::token_secret(s.db())?;

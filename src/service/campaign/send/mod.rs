@@ -363,7 +363,8 @@ fn record_outcomes(tx: &db::Tx, id: i64, outcomes: &[Outcome], now: chrono::Date
         if let Some(email) = &o.suppress {
             let source = format!("campaign {id}");
             let reason = SuppressionReason::HardBounce.as_str();
-            db::campaign::suppress(tx, &campaign::mailbox_hash(email), Some(email), reason, &source, None, now)?;
+            let hash = campaign::mailbox_hash(&db::campaign::mailbox_salt(tx)?, email);
+            db::campaign::suppress(tx, &hash, Some(email), reason, &source, None, now)?;
         }
     }
     Ok(())
