@@ -2,6 +2,8 @@
 # Whole-process timings of the release binary on a large database.
 #   scripts/bench.sh                 100k clients, 200k contracts, 200k events (issue #3)
 #   CLIENTS=… CONTRACTS=… EVENTS=… RUNS=… scripts/bench.sh
+#   ENCRYPT=1 scripts/bench.sh       the same listings on the database encrypted with SQLCipher
+#                                    (a raw 256-bit key in ROLO_DB_KEY), then stops
 # Prints a Markdown table of medians (and p90) over RUNS runs of each command, then the import
 # figures, the campaign send (scripts/bench_campaign.sh: postfix smtp-sink, 1M-recipient freeze)
 # and rolo serve under load (scripts/bench_serve.sh: wrk on the pixel and the click redirect).
@@ -39,6 +41,13 @@ ROLO_TOKEN=$token "$bin" -q client field create budget --type number >/dev/null
 # what cron pays every minute after that is what the table measures.
 first=$(python3 -c 'import subprocess,sys,time,os; t=time.perf_counter(); r=subprocess.run([sys.argv[1],"ticket","sla","check","--format","json"],env=dict(os.environ,ROLO_TOKEN=sys.argv[2]),stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL); print(f"{(time.perf_counter()-t)*1000:.0f} ms (exit {r.returncode})")' "$bin" "$token")
 echo "first \`ticket sla check\` over $TICKETS open tickets (queues the notices): $first" >&2
+
+if [ "${ENCRYPT:-0}" != 0 ]; then
+  ROLO_DB_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export ROLO_DB_KEY
+  ROLO_TOKEN=$token "$bin" -q db encrypt >/dev/null
+  echo "encrypted with SQLCipher (raw key from ROLO_DB_KEY)" >&2
+fi
 
 sales_token=$(echo "bench-user-password" | "$bin" login --username sales1 --password-stdin --print-token)
 support_token=$(echo "bench-user-password" | "$bin" login --username support1 --password-stdin --print-token)
@@ -83,6 +92,7 @@ for args, token, bar in cases:
     times.sort()
     print(f"| `rolo {args}` | {statistics.median(times):.1f} ms | {times[int(len(times) * 0.9) - 1]:.1f} ms | {bar} |")
 PY
+[ "${ENCRYPT:-0}" != 0 ] && exit 0
 
 # Import: IMPORT_ROWS rows of CSV into a fresh database, once, next to `sqlite3 .import` of
 # the same file into a bare table (when sqlite3 is installed).

@@ -26,6 +26,29 @@ pub struct InitArgs {
     /// Fill the new database with demo accounts (passwords printed once)
     #[arg(long, conflicts_with_all = ["admin_username", "admin_email", "admin_name", "password_stdin"])]
     demo: bool,
+    /// Encrypt the new database (SQLCipher) with ROLO_DB_KEY, else a new random key kept in the
+    /// system keyring and shown once
+    #[arg(long)]
+    encrypt: bool,
+}
+
+/// The new database, encrypted when asked; the key is reported once the database exists.
+fn create(ctx: &Ctx, encrypt: bool) -> Result<(Db, Option<(crate::db::key::DbKey, bool)>)> {
+    if !encrypt {
+        return Ok((Db::open_or_create(ctx.db_path())?, None));
+    }
+    let (key, generated) = match std::env::var("ROLO_DB_KEY").ok().filter(|k| !k.is_empty()) {
+        Some(k) => (crate::db::key::DbKey::new(k)?, false),
+        None => (crate::db::key::DbKey::generate()?, true),
+    };
+    Ok((Db::create_encrypted(ctx.db_path(), &key)?, Some((key, generated))))
+}
+
+/// Where the key of a database `init --encrypt` made is kept.
+fn report_key(ctx: &Ctx, key: Option<(crate::db::key::DbKey, bool)>) -> Result<()> {
+    let Some((key, generated)) = key else { return Ok(()) };
+    let done = crate::service::encryption::keep(ctx.db_path(), Some(&key), generated)?;
+    super::dbfile::report(ctx, &done)
 }
 
 #[derive(Serialize)]
@@ -36,7 +59,8 @@ struct Initialised<'a> {
 
 pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     if args.demo {
-        let db = Db::open_or_create(ctx.db_path())?;
+        let (db, key) = create(ctx, args.encrypt)?;
+        report_key(ctx, key)?;
         let accounts = setup::demo(&db)?;
         ctx.out.list(&accounts, &["username", "full_name", "role", "password"], "")?;
         ctx.out.status(format!(
@@ -58,10 +82,13 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         ctx.prompt.new_password("Admin password (12+ characters)", "use --password-stdin or ROLO_NEW_PASSWORD")?
     };
     let existed = ctx.db_path().exists();
-    let created = Db::open_or_create(ctx.db_path())
-        .and_then(|db| setup::init(&db, setup::NewAdmin { username, email, full_name, password }));
+    let created = create(ctx, args.encrypt)
+        .and_then(|(db, key)| Ok((setup::init(&db, setup::NewAdmin { username, email, full_name, password })?, key)));
     let admin = match created {
-        Ok(a) => a,
+        Ok((a, key)) => {
+            report_key(ctx, key)?;
+            a
+        }
         Err(e) => {
             // A database file this command created for nothing is removed again.
             if !existed {

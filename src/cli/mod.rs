@@ -8,6 +8,7 @@ mod backup;
 mod campaign;
 mod client;
 mod contract;
+mod dbfile;
 mod edit;
 mod event;
 mod import;
@@ -105,6 +106,9 @@ pub enum Command {
     /// Online backups, verification and restore
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Encryption at rest (SQLCipher): encrypt, decrypt or rekey the database file
+    #[command(subcommand)]
+    Db(dbfile::DbCommand),
     /// The HTTP side for campaign recipients (open pixel, click redirect, unsubscribe,
     /// landing pages, short links, media) with the background delivery of the outbox and of
     /// due campaigns; /healthz; stops cleanly on SIGTERM
@@ -304,6 +308,7 @@ pub fn run(cli: Cli, config: Config) -> Result<u8> {
     let g = &cli.globals;
     let format = if g.json { Format::Json } else { g.format.unwrap_or(Format::Table) };
     let prompt = Prompter::detect(g.no_input, config.env.no_input, config.env.ci);
+    crate::db::key::allow_prompt(prompt.interactive);
     let ctx = Ctx { out: Output::new(format, g.quiet, config.env.no_color), prompt, config, exit: 0.into() };
     dispatch(&ctx, cli.command)?;
     Ok(ctx.exit.get())
@@ -325,6 +330,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Audit(cmd) => audit::run(ctx, cmd),
         Command::App(cmd) => app::run(ctx, cmd),
         Command::Backup(cmd) => backup::run(ctx, cmd),
+        Command::Db(cmd) => dbfile::run(ctx, cmd),
         Command::Serve(args) => {
             // The schema is checked (and migrated) before the first request.
             ctx.open_db()?;

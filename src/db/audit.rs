@@ -276,6 +276,7 @@ pub fn reseal_with_commitments(conn: &rusqlite::Connection) -> Result<()> {
 /// One audit entry as an erasure sees it.
 pub struct Personal {
     pub id: i64,
+    pub action: String,
     pub entity: String,
     pub entity_id: Option<i64>,
     pub actor: Option<String>,
@@ -287,45 +288,48 @@ pub struct Personal {
 /// Hands every entry's personal columns to `f`; where it returns new ones, the entry is
 /// redacted to them (nonce dropped, commitment kept). Returns the digest of each redacted
 /// entry as it now reads, for the erasure's own entry (`after.redactions`), which `verify`
-/// checks.
+/// checks. The log is read as a stream; only the entries to change are held.
 pub fn redact(tx: &Tx, mut f: impl FnMut(&Personal) -> Option<Personal>) -> Result<Vec<(i64, String)>> {
-    let mut changed = Vec::new();
-    for (row, _) in all_entries(tx.conn())? {
-        let p = Personal {
-            id: row.id,
-            entity: row.entity.clone(),
-            entity_id: row.entity_id,
-            actor: row.actor.clone(),
-            detail: row.detail.clone(),
-            before: row.before.clone(),
-            after: row.after.clone(),
-        };
-        if let Some(new) = f(&p) {
-            let redacted = Sealed {
-                actor: new.actor,
-                detail: new.detail,
-                before: new.before,
-                after: new.after,
-                nonce: None,
-                redacted: Some(row.commitment()),
-                ..row
+    let mut changes = Vec::new();
+    {
+        let sql = ["SELECT ", Sealed::COLUMNS, " FROM audit_log ORDER BY id"].concat();
+        let mut stmt = tx.conn().prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (row, _) = Sealed::from_row(r)?;
+            let p = Personal {
+                id: row.id,
+                action: row.action.clone(),
+                entity: row.entity.clone(),
+                entity_id: row.entity_id,
+                actor: row.actor.clone(),
+                detail: row.detail.clone(),
+                before: row.before.clone(),
+                after: row.after.clone(),
             };
-            tx.conn().execute(
-                "UPDATE audit_log SET actor = ?2, detail = ?3, before = ?4, after = ?5, nonce = NULL, redacted = ?6
-                 WHERE id = ?1",
-                params![
-                    redacted.id,
-                    redacted.actor,
-                    redacted.detail,
-                    redacted.before,
-                    redacted.after,
-                    redacted.redacted
-                ],
-            )?;
-            changed.push((redacted.id, redacted.redaction_digest()));
+            if let Some(new) = f(&p) {
+                let commitment = row.commitment();
+                changes.push(Sealed {
+                    actor: new.actor,
+                    detail: new.detail,
+                    before: new.before,
+                    after: new.after,
+                    nonce: None,
+                    redacted: Some(commitment),
+                    ..row
+                });
+            }
         }
     }
-    Ok(changed)
+    let mut update = tx.conn().prepare(
+        "UPDATE audit_log SET actor = ?2, detail = ?3, before = ?4, after = ?5, nonce = NULL, redacted = ?6 WHERE id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        update.execute(params![c.id, c.actor, c.detail, c.before, c.after, c.redacted])?;
+        out.push((c.id, c.redaction_digest()));
+    }
+    Ok(out)
 }
 
 /// What walking the chain found.

@@ -6,8 +6,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
 
 use super::{Db, SCHEMA_VERSION, schema_version_of};
 use crate::domain::backup::Check;
@@ -23,6 +23,10 @@ pub fn snapshot(db: &Db, dest: &Path) -> Result<()> {
         .open(dest)
         .map_err(|e| Error::internal(format!("cannot create {}", dest.display())).with_source(e))?;
     let mut dst = Connection::open(dest)?;
+    // An encrypted database's backup is encrypted with the same key.
+    if let Some(k) = super::key::for_path(db.path())? {
+        k.apply(&dst)?;
+    }
     copy_all(&db.conn, &mut dst)?;
     dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
     dst.close().map_err(|(_, e)| e)?;
@@ -49,9 +53,15 @@ fn copy_all(src: &Connection, dst: &mut Connection) -> Result<()> {
 pub fn check_file(file: &Path, scratch: &Path) -> Result<Check> {
     let damaged = |why: String| Error::new(ErrorKind::Invalid, format!("{} is damaged: {why}", file.display()));
     let uri = format!("file:{}?immutable=1", uri_path(file));
-    let src = Connection::open_with_flags(&uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI)
-        .map_err(|e| damaged(e.to_string()))?;
+    let (src, key) = match super::key::open_backup(file, &uri) {
+        Err(e) if e.kind() == ErrorKind::Auth => return Err(e),
+        other => other.map_err(|e| damaged(e.to_string()))?,
+    };
     let mut dst = Connection::open(scratch)?;
+    // The scratch copy of an encrypted backup is encrypted too.
+    if let Some(k) = &key {
+        k.apply(&dst)?;
+    }
     copy_all(&src, &mut dst).map_err(|e| damaged(source_text(&e)))?;
     let mut stmt = dst.prepare("PRAGMA integrity_check").map_err(|e| damaged(e.to_string()))?;
     let problems: Vec<String> =
@@ -80,8 +90,11 @@ pub fn check_file(file: &Path, scratch: &Path) -> Result<Check> {
 /// write lock keeps other processes out. The caller checks the file first.
 pub fn restore(db: &Db, file: &Path) -> Result<()> {
     let uri = format!("file:{}?immutable=1", uri_path(file));
-    let src = Connection::open_with_flags(&uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI)?;
+    let (src, _) = super::key::open_backup(file, &uri)?;
     let mut dst = Connection::open(db.path())?;
+    if let Some(k) = super::key::for_path(db.path())? {
+        k.apply(&dst)?;
+    }
     dst.busy_timeout(Duration::from_secs(10))?;
     copy_all(&src, &mut dst)?;
     // The copy brought the backup's journal mode along; the live database stays in WAL.

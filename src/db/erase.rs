@@ -100,8 +100,9 @@ impl Scrubber {
     }
 }
 
-/// Columns that name another record's own identity: never scrubbed (two clients may share a
-/// name; the other one keeps theirs).
+/// Columns never scrubbed: another record's own identity (two clients may share a name; the
+/// other one keeps theirs), and identifiers, keys and digests that the schema constrains
+/// (a slug or a field key is not the person's text, and `[erased]` would break its rule).
 const IDENTITY_COLUMNS: &[(&str, &str)] = &[
     ("clients", "full_name"),
     ("clients", "email"),
@@ -110,7 +111,26 @@ const IDENTITY_COLUMNS: &[(&str, &str)] = &[
     ("users", "username"),
     ("users", "full_name"),
     ("users", "email"),
+    ("users", "password_hash"),
     ("companies", "name"),
+    ("roles", "name"),
+    ("sessions", "access_hash"),
+    ("sessions", "refresh_hash"),
+    ("client_fields", "key"),
+    ("landing_pages", "slug"),
+    ("short_links", "code"),
+    ("applications", "name"),
+    ("app_keys", "key_hash"),
+    ("app_keys", "prefix"),
+    ("outbox", "message_id"),
+    ("send_log", "message_id"),
+    ("mail_events", "source"),
+    ("mail_events", "mailbox_hash"),
+    ("attachments", "sha256"),
+    ("outbox_attachments", "sha256"),
+    ("media", "sha256"),
+    ("api_requests", "request_hash"),
+    ("api_requests", "idempotency_key"),
 ];
 
 /// Tables the scrub leaves to others: the audit log (redacted through its chain), the search

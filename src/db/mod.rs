@@ -14,6 +14,7 @@ pub mod erase;
 pub mod event;
 pub mod inbound;
 pub mod interaction;
+pub mod key;
 pub mod links;
 mod migrate;
 pub mod outbox;
@@ -115,22 +116,55 @@ impl Db {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::internal(format!("cannot open {}", path.display())).with_source(e)),
         }
+        let db = Self::connect(path)?;
+        migrate::run(&db.conn)?;
+        Ok(db)
+    }
+
+    /// Creates a new database encrypted with `key` (`rolo init --encrypt`); the file must not
+    /// exist yet.
+    pub fn create_encrypted(path: &Path, key: &key::DbKey) -> Result<Db> {
+        if path.exists() {
+            return Err(Error::conflict(format!("{} already exists; `rolo db encrypt` encrypts it", path.display())));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::internal(format!("cannot create {}", path.display())).with_source(e))?;
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        key.apply(&conn)?;
+        key::remember(path, key);
         let db = Db { conn, path: path.to_path_buf() };
         db.configure()?;
         migrate::run(&db.conn)?;
         Ok(db)
     }
 
-    /// Opens one more connection to a database whose schema was already checked (by a
-    /// [`pool::Pool`]): configured, not migrated.
-    fn open_configured(path: &Path) -> Result<Db> {
+    /// A connection to `path`, keyed when the file is encrypted (a wrong or missing key is an
+    /// `Auth` error before anything else runs), and configured.
+    fn connect(path: &Path) -> Result<Db> {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let key = key::for_path(path)?;
+        if let Some(k) = &key {
+            k.apply(&conn)?;
+        }
+        key::check_readable(&conn, path, key.is_some())?;
         let db = Db { conn, path: path.to_path_buf() };
         db.configure()?;
         Ok(db)
+    }
+
+    /// Opens one more connection to a database whose schema was already checked (by a
+    /// [`pool::Pool`]): configured, not migrated.
+    fn open_configured(path: &Path) -> Result<Db> {
+        Self::connect(path)
     }
 
     /// An in-memory database, for tests of the service layer.

@@ -430,6 +430,49 @@ fn a_client_account_meets_not_found_for_foreign_ids_never_forbidden() {
     }
 }
 
+/// `rolo db encrypt|decrypt|rekey` (PERMISSIONS.md: backups and the database file are the
+/// admin's): every other role is denied and the file stays as it was.
+#[test]
+fn the_database_encryption_is_for_admins_only() {
+    use crate::service::encryption::{self, Change};
+    let template = testing::demo();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for role in ROLES {
+        let path = dir.path().join(format!("{role}.db"));
+        let db = template.copy_to_file(&path).expect("copy");
+        let s = testing::session_as(&db, user_of(role));
+        let planned = encryption::plan(&s, Change::Encrypt);
+        if role == "admin" {
+            let plan = planned.expect("admin encrypts");
+            drop(s);
+            drop(db);
+            let done = encryption::apply(plan).expect("apply");
+            assert!(done.encrypted && crate::db::key::is_encrypted(&path).expect("read"), "{done:?}");
+            // Reopened with the key this process keeps; then rekeyed and decrypted.
+            let db = crate::db::Db::open(&path).expect("reopen");
+            let s = testing::session_as(&db, "admin");
+            assert_eq!(encryption::plan(&s, Change::Encrypt).err().map(|e| e.kind()), Some(ErrorKind::Conflict));
+            let plan = encryption::plan(&s, Change::Rekey).expect("rekey");
+            drop(s);
+            drop(db);
+            encryption::apply(plan).expect("rekeyed");
+            let db = crate::db::Db::open(&path).expect("reopen");
+            let s = testing::session_as(&db, "admin");
+            let plan = encryption::plan(&s, Change::Decrypt).expect("decrypt");
+            drop(s);
+            drop(db);
+            encryption::apply(plan).expect("decrypted");
+            assert!(!crate::db::key::is_encrypted(&path).expect("read"));
+        } else {
+            assert_eq!(planned.err().map(|e| e.kind()), Some(ErrorKind::Denied), "{role}");
+            for change in [Change::Decrypt, Change::Rekey] {
+                assert_eq!(encryption::plan(&s, change).err().map(|e| e.kind()), Some(ErrorKind::Denied), "{role}");
+            }
+            assert!(!crate::db::key::is_encrypted(&path).expect("read"), "{role}: the file changed");
+        }
+    }
+}
+
 #[test]
 fn backups_are_for_admins_only() {
     let template = testing::demo();

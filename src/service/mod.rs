@@ -15,6 +15,7 @@ pub mod consent;
 pub mod contacts;
 pub mod contract;
 pub mod dedupe;
+pub mod encryption;
 pub mod event;
 pub mod field;
 pub mod group;

@@ -64,6 +64,16 @@ impl World {
         w
     }
 
+    /// A world on the demo database encrypted with `key` (`rolo init --demo --encrypt`, the key
+    /// in ROLO_DB_KEY for every command).
+    pub fn encrypted_demo(key: &str) -> World {
+        let mut w = World::new();
+        w.env.push(("ROLO_DB_KEY".into(), key.into()));
+        w.run(&["init", "--demo", "--encrypt"]).ok();
+        w.demo = true;
+        w
+    }
+
     fn password(&self, user: &str) -> String {
         if self.demo { format!("{user}-demo-password") } else { password_of(user) }
     }

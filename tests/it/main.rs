@@ -7,6 +7,7 @@ mod browser;
 mod campaign_crash;
 mod campaigns;
 mod crm;
+mod encryption;
 mod fixes;
 mod guides;
 mod harness;
