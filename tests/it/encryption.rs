@@ -87,3 +87,35 @@ fn an_encrypted_database_reads_only_with_its_key() {
     assert!(emails.contains("zoe@exemple.fr") && !emails.contains("after@exemple.fr"), "{emails}");
     assert_eq!(readable(&w.db), Vec::<String>::new());
 }
+
+/// Without ROLO_DB_KEY, `init --encrypt` keeps a new key in the real system keyring (GNOME
+/// Keyring on a private D-Bus session) and every later command finds it there; `db decrypt`
+/// takes it out again.
+#[test]
+fn the_key_of_an_encrypted_database_lives_in_the_keyring() {
+    if !crate::token_store::keyring_available() {
+        return;
+    }
+    let w = World::new();
+    let rolo = env!("CARGO_BIN_EXE_rolo");
+    let script = format!(
+        r#"set -e
+eval "$(printf '\n' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+"{rolo}" init --demo --encrypt --format json > init.json
+printf 'admin-demo-password\n' | "{rolo}" login --username admin --password-stdin
+echo "before: $("{rolo}" client list --format csv | grep -c 'kevin@startup.io')"
+key=$(secret-tool lookup service rolo username "dbkey:$(realpath "$ROLO_DB")")
+echo "keyring holds ${{#key}} characters"
+"{rolo}" db decrypt
+if secret-tool lookup service rolo username "dbkey:$(realpath "$ROLO_DB")" >/dev/null; then echo "key still there"; else echo "key removed"; fi
+echo "after: $("{rolo}" client list --format csv | grep -c 'kevin@startup.io')"
+"#
+    );
+    let out = w.run_cmd(crate::token_store::in_dbus_session(&w.command(), &script), None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("kept in: system keyring"), "{out:?}");
+    assert!(out.stdout.contains("keyring holds 64 characters"), "{out:?}");
+    assert!(out.stdout.contains("key removed"), "{out:?}");
+    assert!(out.stdout.contains("before: 1") && out.stdout.contains("after: 1"), "{out:?}");
+}

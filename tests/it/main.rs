@@ -23,4 +23,4 @@ mod sla;
 mod smtp;
 mod snapshots;
 mod tickets;
-mod token_store;
+pub mod token_store;

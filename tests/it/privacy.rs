@@ -25,8 +25,26 @@ fn an_erased_client_leaves_the_file_its_wal_and_the_next_backup() {
     w.run_as("mark", &["mail", "suppression", "add", "kevin@startup.io", "--reason", "manual"]).ok();
     w.run_as("kate", &["ticket", "reply", "1", "--body", "Hi Kevin Casey, it works again."]).ok();
     w.run_as("kate", &["ticket", "note", "1", "--body", "kevin@startup.io called twice"]).ok();
+    // His contract signed (8,000.00 still due: a legal hold) and an event on it in his name.
+    w.run_as("bill", &["contract", "sign", "653"]).ok();
+    let event = [
+        "event",
+        "create",
+        "--contract",
+        "653",
+        "--name",
+        "Kevin Casey launch party",
+        "--start",
+        "2027-01-10 18:00",
+        "--end",
+        "2027-01-10 23:00",
+        "--notes",
+        "Call Kevin Casey on +678 123 456 78",
+    ];
+    w.run_as("bill", &event).ok();
     let export = w.run_as("mia", &["client", "privacy", "export", "kevin@startup.io"]).ok().json();
-    for section in ["interactions", "suppressions", "ticket_messages", "emails_sent", "send_log"] {
+    for section in ["interactions", "suppressions", "ticket_messages", "emails_sent", "send_log", "contracts", "events"]
+    {
         assert!(export[section].as_array().is_some_and(|a| !a.is_empty()), "{section}: {export}");
     }
     checkpoint(&w.db);
@@ -34,12 +52,21 @@ fn an_erased_client_leaves_the_file_its_wal_and_the_next_backup() {
 
     // Management exports but may not erase; a legal hold is named; no terminal needs --yes.
     assert_eq!(w.run_as("mia", &["client", "privacy", "erase", "kevin@startup.io", "--yes"]).code, 5);
-    let held = w.run_as("admin", &["client", "privacy", "erase", "john.ouick@gmail.com", "--yes"]).code(7);
-    assert!(held.stderr.contains("legal hold") && held.stderr.contains("contract 652"), "{held:?}");
-    assert_eq!(w.run_as("admin", &["client", "privacy", "erase", "kevin@startup.io"]).code, 2);
+    let held = w.run_as("admin", &["client", "privacy", "erase", "kevin@startup.io", "--yes"]).code(7);
+    assert!(held.stderr.contains("legal hold") && held.stderr.contains("contract 653"), "{held:?}");
+    assert_eq!(w.run_as("admin", &["client", "privacy", "erase", "kevin@startup.io", "--force"]).code, 2);
 
-    let done = w.run_as("admin", &["client", "privacy", "erase", "kevin@startup.io", "--yes", "--json"]).ok().json();
+    let args = ["client", "privacy", "erase", "kevin@startup.io", "--yes", "--force", "--json"];
+    let done = w.run_as("admin", &args).ok().json();
     assert!(done["audit_entries_redacted"].as_u64().is_some_and(|n| n > 0), "{done}");
+    assert_eq!(done["legal_hold_overridden"], serde_json::json!([653]), "{done}");
+    // The contract stays, with its amounts, for the accounts.
+    let contract = w.run_as("admin", &["contract", "show", "653", "--json"]).ok().json();
+    assert_eq!(
+        (contract["total"].as_str(), contract["due"].as_str()),
+        (Some("8000.00"), Some("8000.00")),
+        "{contract}"
+    );
     let wal = w.db.with_extension("db-wal");
     assert_eq!(held_in(&w.db), Vec::<String>::new(), "database file");
     assert_eq!(held_in(&wal), Vec::<String>::new(), "write-ahead log");

@@ -11,13 +11,27 @@ fn have(tool: &str) -> bool {
 }
 
 /// Whether a Secret Service can be started here; on CI its absence is a failure, not a skip.
-fn keyring_available() -> bool {
+pub fn keyring_available() -> bool {
     let ok = have("dbus-run-session") && have("gnome-keyring-daemon");
     if !ok {
         assert!(std::env::var("CI").is_err(), "CI must provide dbus-run-session and gnome-keyring-daemon");
         eprintln!("SKIPPED: no dbus-run-session/gnome-keyring-daemon on this machine");
     }
     ok
+}
+
+/// `sh -c script` in a private D-Bus session, with the environment of `base` (a world's
+/// command and its extra variables).
+pub fn in_dbus_session(base: &Command, script: &str) -> Command {
+    let mut c = Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", script]);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c
 }
 
 #[test]
@@ -45,15 +59,7 @@ if command -v secret-tool >/dev/null; then secret-tool lookup service rolo usern
     c.env("ROLO_TOKEN_STORE", "keyring")
         .env("PW", ADMIN_PASSWORD)
         .env("ROLO_DB_REAL", std::fs::canonicalize(&w.db).expect("canonical"));
-    let mut c2 = Command::new("dbus-run-session");
-    c2.args(["--", "sh", "-c", &script]);
-    for (k, v) in c.get_envs() {
-        match v {
-            Some(v) => c2.env(k, v),
-            None => c2.env_remove(k),
-        };
-    }
-    let out = w.run_cmd(c2, None);
+    let out = w.run_cmd(in_dbus_session(&c, &script), None);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("\"username\": \"admin\""), "{out:?}");
     assert!(out.stderr.contains("system keyring"), "login must say where the session went: {out:?}");
@@ -126,15 +132,7 @@ ROLO_TOKEN=$t "{rolo}" logout
 "{rolo}" whoami --format json
 "#
     );
-    let mut c = Command::new("dbus-run-session");
-    c.args(["--", "sh", "-c", &script]);
-    let base = w.command();
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
+    let mut c = in_dbus_session(&w.command(), &script);
     c.env_remove("ROLO_TOKEN_STORE").env("PW", ADMIN_PASSWORD);
     let out = w.run_cmd(c, None);
     assert_eq!(out.code, 0, "{out:?}");
