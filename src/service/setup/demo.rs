@@ -263,7 +263,7 @@ fn contracts_and_events(tx: &Tx, now: DateTime<Utc>) -> Result<()> {
             total: *total,
             due: *due,
             currency: "EUR".into(),
-            signed_at: signed.then(|| now.to_string()),
+            signed_at: signed.then(|| time::format_utc(now)),
         };
         db::contract::insert(tx, &fields, mia, now)?;
     }
