@@ -59,7 +59,7 @@ pub(super) fn run(conn: &Connection) -> Result<()> {
         }
         if *name == "0018_privacy" {
             // Suppressions under the new salt; the audit log re-sealed with commitments.
-            super::campaign::rehash_mailboxes(&tx)?;
+            super::suppression::rehash_mailboxes(&tx)?;
             super::audit::reseal_with_commitments(&tx)?;
         }
         tx.pragma_update(None, "user_version", version)?;

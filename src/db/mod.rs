@@ -29,6 +29,7 @@ pub mod query;
 pub mod role;
 pub mod session;
 pub mod sla;
+pub mod suppression;
 pub mod template;
 pub mod ticket;
 pub mod user;
