@@ -38,7 +38,8 @@ pub fn person(r: &impl Read, id: i64) -> Result<Option<Person>> {
     let Some((name, email, phone, digits)) = card else { return Ok(None) };
     let mut accounts = Vec::new();
     let mut needles = vec![name, email.clone(), crate::domain::campaign::mailbox(&email)];
-    needles.extend(phone);
+    // A phone is only distinctive with enough digits ("+33" alone would blank every French number).
+    needles.extend(phone.filter(|p| p.chars().filter(char::is_ascii_digit).count() >= 6));
     needles.extend(digits.filter(|d| d.len() >= 6));
     let mut stmt = r.conn().prepare("SELECT id, username, full_name, email FROM users WHERE client_id = ?1")?;
     let mut rows = stmt.query([id])?;
@@ -361,4 +362,39 @@ pub fn inactive_since(r: &impl Read, cutoff: DateTime<Utc>) -> Result<Vec<(i64, 
     )?;
     let rows = stmt.query_map([super::utc_text(cutoff)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    /// The needles of a person: distinctive strings only, longest first, JSON-escaped forms too.
+    #[test]
+    fn only_distinctive_strings_are_scrubbed_whatever_their_case() {
+        let db = Db::open_in_memory().expect("db");
+        db.exec_for_test(
+            "INSERT INTO clients (id, full_name, email, phone, phone_digits, first_contact_at, created_at, updated_at)
+             VALUES (1, 'Zoé \"Zo\" O''Hara', 'Zoe.OHara+news@Exemple.fr', '+33', '33', 'x', 'x', 'x'),
+                    (2, 'Al', 'al@exemple.fr', '+33 6 12 34 56 78', '33612345678', 'x', 'x', 'x')",
+        )
+        .expect("clients");
+        let zoe = person(&db, 1).expect("read").expect("zoe");
+        assert!(!zoe.needles.iter().any(|n| n == "+33" || n == "33"), "a short phone is no needle: {:?}", zoe.needles);
+        assert!(zoe.needles.contains(&"Zoé \\\"Zo\\\" O'Hara".to_string()), "the JSON-escaped name: {:?}", zoe.needles);
+        assert!(zoe.needles.windows(2).all(|w| w[0].len() >= w[1].len()), "longest first");
+        let al = person(&db, 2).expect("read").expect("al");
+        assert!(!al.needles.contains(&"Al".to_string()), "a two-letter name is no needle");
+        assert!(al.needles.contains(&"33612345678".to_string()));
+        let s = Scrubber::new(zoe.needles.iter()).expect("matcher").expect("some");
+        let cases = [
+            ("Write to ZOE.OHARA+NEWS@EXEMPLE.FR today", Some("Write to [erased] today")),
+            (r#"{"name":"Zoé \"Zo\" O'Hara"}"#, Some(r#"{"name":"[erased]"}"#)),
+            ("nothing of hers", None),
+            ("call +33 1 23 45 67 89", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(s.scrub(text).as_deref(), want, "{text}");
+        }
+    }
 }
