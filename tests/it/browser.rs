@@ -111,6 +111,19 @@ impl Browser {
         self.call("GET", "/source", None).as_str().unwrap_or_default().to_string()
     }
 
+    /// The page source once it contains `text`, or the last source after 10 s: a click on a
+    /// submit button returns before the next page has always replaced the current one.
+    pub fn source_with(&self, text: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let source = self.source();
+            if source.contains(text) || started.elapsed() > std::time::Duration::from_secs(10) {
+                return source;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     fn find(&self, css: &str) -> String {
         let v = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
         v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()

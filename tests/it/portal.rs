@@ -248,7 +248,8 @@ fn kevin_follows_his_tickets_in_a_real_browser() {
 
     // Log out: the cookie no longer opens anything.
     b.click("button.link");
-    assert!(b.source().contains("déconnecté"), "{}", b.source());
+    let page = b.source_with("déconnecté");
+    assert!(page.contains("déconnecté"), "{page}");
     let after = get(&format!("{base}/portal/tickets"), Some(&cookie));
     assert_eq!((after.status, after.location.as_str()), (303, "/portal/login"));
     drop(b);
