@@ -37,10 +37,7 @@ fn create(ctx: &Ctx, encrypt: bool) -> Result<(Db, Option<(crate::db::key::DbKey
     if !encrypt {
         return Ok((Db::open_or_create(ctx.db_path())?, None));
     }
-    let (key, generated) = match std::env::var("ROLO_DB_KEY").ok().filter(|k| !k.is_empty()) {
-        Some(k) => (crate::db::key::DbKey::new(k)?, false),
-        None => (crate::db::key::DbKey::generate()?, true),
-    };
+    let (key, generated) = crate::service::encryption::new_key("ROLO_DB_KEY")?;
     Ok((Db::create_encrypted(ctx.db_path(), &key)?, Some((key, generated))))
 }
 

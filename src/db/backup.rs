@@ -24,7 +24,7 @@ pub fn snapshot(db: &Db, dest: &Path) -> Result<()> {
         .map_err(|e| Error::internal(format!("cannot create {}", dest.display())).with_source(e))?;
     let mut dst = Connection::open(dest)?;
     // An encrypted database's backup is encrypted with the same key.
-    if let Some(k) = super::key::for_path(db.path())? {
+    if let Some(k) = db.key() {
         k.apply(&dst)?;
     }
     copy_all(&db.conn, &mut dst)?;
@@ -92,7 +92,7 @@ pub fn restore(db: &Db, file: &Path) -> Result<()> {
     let uri = format!("file:{}?immutable=1", uri_path(file));
     let (src, _) = super::key::open_backup(file, &uri)?;
     let mut dst = Connection::open(db.path())?;
-    if let Some(k) = super::key::for_path(db.path())? {
+    if let Some(k) = db.key() {
         k.apply(&dst)?;
     }
     dst.busy_timeout(Duration::from_secs(10))?;

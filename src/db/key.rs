@@ -58,11 +58,7 @@ impl DbKey {
 
 /// Turns SQLCipher's own logging off for this connection.
 fn quiet(conn: &Connection) -> Result<()> {
-    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(())).or_else(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => Ok(()),
-        e => Err(e),
-    })?;
-    Ok(())
+    Ok(conn.execute_batch("PRAGMA cipher_log_level = NONE")?)
 }
 
 /// Whether `path` holds an encrypted database: an SQLite file starts with its 16-byte magic

@@ -52,6 +52,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Db {
     conn: Connection,
     path: PathBuf,
+    key: Option<key::DbKey>,
 }
 
 /// A write transaction. Obtained only through [`Db::write`], which needs a [`WriteKey`].
@@ -103,21 +104,8 @@ impl Db {
 
     /// Opens the database, creating the file (mode 0600) and its folder when missing.
     pub fn open_or_create(path: &Path) -> Result<Db> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::internal(format!("cannot create the folder {}", dir.display())).with_source(e))?;
-        }
-        // Create the file ourselves so that it is owner-only from the first byte; SQLite gives
-        // its -wal and -shm files the same mode. Only a missing file: opening and closing an
-        // existing database outside SQLite would drop every POSIX lock this process holds on it
-        // (a server's other connections would lose theirs, and a closing connection could then
-        // think itself the last one and reset the WAL under readers: "disk I/O error").
-        match OpenOptions::new().create_new(true).append(true).mode(0o600).open(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::internal(format!("cannot open {}", path.display())).with_source(e)),
-        }
-        let db = Self::connect(path)?;
+        create_private_file(path)?;
+        let db = Self::connect(path, key::for_path(path)?)?;
         migrate::run(&db.conn)?;
         Ok(db)
     }
@@ -128,49 +116,41 @@ impl Db {
         if path.exists() {
             return Err(Error::conflict(format!("{} already exists; `rolo db encrypt` encrypts it", path.display())));
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::internal(format!("cannot create {}", path.display())).with_source(e))?;
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        key.apply(&conn)?;
+        create_private_file(path)?;
         key::remember(path, key);
-        let db = Db { conn, path: path.to_path_buf() };
-        db.configure()?;
+        let db = Self::connect(path, Some(key.clone()))?;
         migrate::run(&db.conn)?;
         Ok(db)
     }
 
-    /// A connection to `path`, keyed when the file is encrypted (a wrong or missing key is an
+    /// A connection to `path`, keyed with `key` when the file is encrypted (a wrong key is an
     /// `Auth` error before anything else runs), and configured.
-    fn connect(path: &Path) -> Result<Db> {
+    fn connect(path: &Path, key: Option<key::DbKey>) -> Result<Db> {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        let key = key::for_path(path)?;
         if let Some(k) = &key {
             k.apply(&conn)?;
         }
         key::check_readable(&conn, path, key.is_some())?;
-        let db = Db { conn, path: path.to_path_buf() };
+        let db = Db { conn, path: path.to_path_buf(), key };
         db.configure()?;
         Ok(db)
+    }
+
+    /// The key this database was opened with (None in clear): its backups take the same.
+    pub fn key(&self) -> Option<&key::DbKey> {
+        self.key.as_ref()
     }
 
     /// Opens one more connection to a database whose schema was already checked (by a
     /// [`pool::Pool`]): configured, not migrated.
     fn open_configured(path: &Path) -> Result<Db> {
-        Self::connect(path)
+        Self::connect(path, key::for_path(path)?)
     }
 
     /// An in-memory database, for tests of the service layer.
     pub fn open_in_memory() -> Result<Db> {
-        let db = Db { conn: Connection::open_in_memory()?, path: PathBuf::from(":memory:") };
+        let db = Db { conn: Connection::open_in_memory()?, path: PathBuf::from(":memory:"), key: None };
         db.configure()?;
         migrate::run(&db.conn)?;
         Ok(db)
@@ -250,7 +230,7 @@ impl Db {
     pub fn copy_in_memory(&self) -> Result<Db> {
         let mut conn = Connection::open_in_memory()?;
         rusqlite::backup::Backup::new(&self.conn, &mut conn)?.run_to_completion(1 << 20, Duration::ZERO, None)?;
-        let db = Db { conn, path: PathBuf::from(":memory:") };
+        let db = Db { conn, path: PathBuf::from(":memory:"), key: None };
         db.configure()?;
         Ok(db)
     }
@@ -313,6 +293,23 @@ impl Db {
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+}
+
+/// Creates `path` (and its folder) owner-only from the first byte when it is missing; SQLite
+/// gives its -wal and -shm files the same mode. Only a missing file: opening and closing an
+/// existing database outside SQLite would drop every POSIX lock this process holds on it (a
+/// server's other connections would lose theirs, and a closing connection could then think
+/// itself the last one and reset the WAL under readers: "disk I/O error").
+fn create_private_file(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create the folder {}", dir.display())).with_source(e))?;
+    }
+    match OpenOptions::new().create_new(true).append(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::internal(format!("cannot open {}", path.display())).with_source(e)),
     }
 }
 

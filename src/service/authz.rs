@@ -11,7 +11,7 @@ use crate::db::audit::NewEntry;
 use crate::db::{self, Db, Tx, WriteKey};
 use crate::domain::Permission;
 use crate::domain::audit::Outcome;
-use crate::domain::permission::CLIENT_ROLE;
+use crate::domain::permission::{ADMIN_ROLE, CLIENT_ROLE};
 use crate::{Error, Result};
 
 /// The one [`WriteKey`]: constructible only in this module.
@@ -60,6 +60,11 @@ impl Actor {
     /// Client accounts follow their own tickets and see nothing else.
     pub fn is_client(&self) -> bool {
         self.roles.iter().any(|r| r == CLIENT_ROLE)
+    }
+
+    /// Holds the built-in admin role.
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == ADMIN_ROLE)
     }
 }
 

@@ -54,8 +54,7 @@ pub struct Done {
 pub fn plan(session: &Session, change: Change) -> Result<Plan> {
     let grant = session.require(Permission::BackupRestore)?;
     let path = session.db().file_path().ok_or_else(|| Error::usage("an in-memory database has no file"))?;
-    let from = key::for_path(&path)?;
-    let env = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty());
+    let from = session.db().key().cloned();
     let (to, generated) = match (change, &from) {
         (Change::Encrypt, Some(_)) => {
             return Err(Error::conflict(format!(
@@ -66,19 +65,22 @@ pub fn plan(session: &Session, change: Change) -> Result<Plan> {
         (Change::Decrypt | Change::Rekey, None) => {
             return Err(Error::conflict(format!("{} is not encrypted", path.display())));
         }
-        (Change::Encrypt, None) => match env("ROLO_DB_KEY") {
-            Some(k) => (Some(DbKey::new(k)?), false),
-            None => (Some(DbKey::generate()?), true),
-        },
-        (Change::Rekey, Some(_)) => match env("ROLO_DB_NEW_KEY") {
-            Some(k) => (Some(DbKey::new(k)?), false),
-            None => (Some(DbKey::generate()?), true),
-        },
+        (Change::Encrypt, None) => new_key("ROLO_DB_KEY").map(|(k, made)| (Some(k), made))?,
+        (Change::Rekey, Some(_)) => new_key("ROLO_DB_NEW_KEY").map(|(k, made)| (Some(k), made))?,
         (Change::Decrypt, Some(_)) => (None, false),
     };
     let detail = serde_json::json!({"database": path.display().to_string()});
     grant.write(|tx| grant.audit(tx, change.action(), "database", None, None, Some(&detail)))?;
     Ok(Plan { path, from, to, generated })
+}
+
+/// The key in the environment variable `var`, else a fresh random one; true when Rolo made it
+/// (it is then shown once).
+pub fn new_key(var: &str) -> Result<(DbKey, bool)> {
+    Ok(match std::env::var(var).ok().filter(|k| !k.is_empty()) {
+        Some(k) => (DbKey::new(k)?, false),
+        None => (DbKey::generate()?, true),
+    })
 }
 
 /// Rewrites the file under the new key and keeps the key in the system keyring when one

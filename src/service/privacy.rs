@@ -91,7 +91,7 @@ pub fn erase(session: &Session, key: &str, force: bool) -> Result<Erasure> {
                 named.join(", ")
             )));
         }
-        if !session.actor().roles.iter().any(|r| r == "admin") {
+        if !session.actor().is_admin() {
             return Err(session.deny(
                 Permission::PrivacyErase,
                 "client",
@@ -102,26 +102,37 @@ pub fn erase(session: &Session, key: &str, force: bool) -> Result<Erasure> {
     }
     let person = db::erase::person(session.db(), client.id)?.ok_or_else(|| Error::not_found("client", key))?;
     let overridden: Vec<i64> = holds.iter().map(|h| h.0).collect();
-    let mut report = grant.write(|tx| {
-        let (mut report, redactions) = erase_in(tx, session, std::slice::from_ref(&person))?;
-        report.client_id = client.id;
-        report.legal_hold_overridden = overridden.clone();
+    let done = grant.write(|tx| {
+        let done = erase_in(tx, session, std::slice::from_ref(&person))?;
         let after = json!({
-            "records": report.records,
-            "scrubbed": report.scrubbed,
+            "records": done.records,
+            "scrubbed": done.scrubbed,
             "legal_hold_overridden": overridden,
-            "redactions": redactions,
+            "redactions": done.redactions,
         });
         grant.audit(tx, "privacy.erase", "client", Some(client.id), None, Some(&after))?;
-        Ok(report)
+        Ok(done)
     })?;
-    report.wal_truncated = session.db().truncate_wal()?;
-    Ok(report)
+    Ok(Erasure {
+        client_id: client.id,
+        audit_entries_redacted: done.redactions.len(),
+        records: done.records,
+        scrubbed: done.scrubbed,
+        legal_hold_overridden: overridden,
+        wal_truncated: session.db().truncate_wal()?,
+    })
 }
 
-/// Erases `people` inside `tx` (records, free text, audit entries, search index); returns the
-/// report and the digest of each redacted audit entry (for the erasure's own entry).
-fn erase_in(tx: &db::Tx, session: &Session, people: &[Person]) -> Result<(Erasure, Map<String, Value>)> {
+/// What an erasure changed inside its transaction: records by kind, scrubbed values by table,
+/// and the digest of each redacted audit entry (for the erasure's own entry).
+struct Erased {
+    records: BTreeMap<String, usize>,
+    scrubbed: BTreeMap<String, usize>,
+    redactions: Map<String, Value>,
+}
+
+/// Erases `people` inside `tx` (records, free text, audit entries, search index).
+fn erase_in(tx: &db::Tx, session: &Session, people: &[Person]) -> Result<Erased> {
     let salt = db::campaign::mailbox_salt(tx)?;
     let now = Utc::now();
     let mut records: BTreeMap<String, usize> = BTreeMap::new();
@@ -157,37 +168,29 @@ fn erase_in(tx: &db::Tx, session: &Session, people: &[Person]) -> Result<(Erasur
             ("interaction", Some(id)) => interactions.contains(&id),
             _ => false,
         };
-        let clean = |v: &Option<String>| v.as_deref().and_then(|t| scrubber.as_ref().and_then(|s| s.scrub(t)));
-        let (actor, detail) = (clean(&e.actor), clean(&e.detail));
-        let (before, after) = if theirs { (None, None) } else { (clean(&e.before), clean(&e.after)) };
-        let wholly = theirs && (e.before.is_some() || e.after.is_some());
-        (wholly || actor.is_some() || detail.is_some() || before.is_some() || after.is_some()).then(|| {
-            db::audit::Personal {
-                id: e.id,
-                action: e.action.clone(),
-                entity: e.entity.clone(),
-                entity_id: e.entity_id,
-                actor: actor.or_else(|| e.actor.clone()),
-                detail: detail.or_else(|| e.detail.clone()),
-                before: if theirs { None } else { before.or_else(|| e.before.clone()) },
-                after: if theirs { None } else { after.or_else(|| e.after.clone()) },
-            }
-        })
+        let clean = |v: &Option<String>| match (v, &scrubber) {
+            (Some(t), Some(s)) => s.scrub(t).or_else(|| v.clone()),
+            _ => v.clone(),
+        };
+        let new = db::audit::Personal {
+            id: e.id,
+            action: e.action.clone(),
+            entity: e.entity.clone(),
+            entity_id: e.entity_id,
+            actor: clean(&e.actor),
+            detail: clean(&e.detail),
+            before: if theirs { None } else { clean(&e.before) },
+            after: if theirs { None } else { clean(&e.after) },
+        };
+        let changed = (&new.actor, &new.detail, &new.before, &new.after) != (&e.actor, &e.detail, &e.before, &e.after);
+        changed.then_some(new)
     })?;
     db::erase::compact_search_index(tx)?;
     let mut redactions = Map::new();
     for (id, digest) in &redacted {
         redactions.insert(id.to_string(), json!(digest));
     }
-    let erasure = Erasure {
-        client_id: 0,
-        records,
-        scrubbed,
-        audit_entries_redacted: redacted.len(),
-        legal_hold_overridden: vec![],
-        wal_truncated: false,
-    };
-    Ok((erasure, redactions))
+    Ok(Erased { records, scrubbed, redactions })
 }
 
 /// One person a purge found inactive.
@@ -268,20 +271,20 @@ pub fn purge(session: &Session, inactive_for: &str, dry_run: bool) -> Result<Pur
         return Ok(report);
     }
     let done = grant.write(|tx| {
-        let (done, redactions) = erase_in(tx, session, &people)?;
+        let done = erase_in(tx, session, &people)?;
         let ids: Vec<i64> = people.iter().map(|p| p.client_id).collect();
         let after = json!({
             "cutoff": report.cutoff,
             "clients": ids,
             "records": done.records,
             "scrubbed": done.scrubbed,
-            "redactions": redactions,
+            "redactions": done.redactions,
         });
         grant.audit(tx, "privacy.erase", "purge", None, None, Some(&after))?;
         Ok(done)
     })?;
     report.erased = people.len();
-    report.audit_entries_redacted = done.audit_entries_redacted;
+    report.audit_entries_redacted = done.redactions.len();
     report.wal_truncated = session.db().truncate_wal()?;
     Ok(report)
 }

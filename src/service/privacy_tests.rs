@@ -2,7 +2,7 @@
 
 use crate::ErrorKind;
 use crate::db::Read;
-use crate::service::testing::{self, demo, session_as, settings};
+use crate::service::testing::{demo, session_as, settings};
 use crate::service::{campaign, privacy, ticket};
 
 /// Kevin Casey as the demo has him (card, client account `kevin`, tickets, a campaign message),
@@ -234,5 +234,4 @@ fn a_purge_erases_only_the_inactive_and_keeps_legal_holds() {
     assert!(crate::db::audit::verify_chain(&db).expect("verify").broken.is_none());
     // A second purge finds nobody new to erase.
     assert_eq!(privacy::purge(&admin, "3y", false).expect("again").erased, 0);
-    let _ = testing::settings();
 }

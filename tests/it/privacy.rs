@@ -96,6 +96,7 @@ fn purge_lists_first_and_erases_only_when_asked() {
     let dry =
         w.run_as("admin", &["client", "privacy", "purge", "--inactive-for", "3y", "--dry-run", "--json"]).ok().json();
     assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["inactive"], serde_json::json!([]), "{dry}");
     // Age two people: one free to go, one under a legal hold.
     let c = w.sql();
     c.execute_batch(

@@ -332,16 +332,27 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
                 .record(&done, &["client_id", "records", "scrubbed", "audit_entries_redacted", "legal_hold_overridden"])
         }
         ClientCommand::Privacy(PrivacyCommand::Purge { inactive_for, dry_run, yes }) => {
-            let listed = crate::service::privacy::purge(&session, &inactive_for, true)?;
-            let erasable = listed.inactive.len() - listed.held;
-            let report = if dry_run || erasable == 0 {
-                listed
-            } else if ctx.prompt.confirm(&format!("Erase {erasable} inactive people? This cannot be undone"), yes)? {
-                crate::service::privacy::purge(&session, &inactive_for, false)?
+            use crate::service::privacy::purge;
+            // With --yes there is nothing to ask: one pass. Otherwise the dry run tells how
+            // many the question is about.
+            let report = if dry_run || yes {
+                purge(&session, &inactive_for, dry_run)?
             } else {
-                ctx.out.status("Nothing erased.");
-                return Ok(());
+                let listed = purge(&session, &inactive_for, true)?;
+                let erasable = listed.inactive.len() - listed.held;
+                if erasable == 0 {
+                    listed
+                } else if ctx
+                    .prompt
+                    .confirm(&format!("Erase {erasable} inactive people? This cannot be undone"), yes)?
+                {
+                    purge(&session, &inactive_for, false)?
+                } else {
+                    ctx.out.status("Nothing erased.");
+                    return Ok(());
+                }
             };
+            let erasable = report.inactive.len() - report.held;
             ctx.out.status(if report.dry_run {
                 format!(
                     "{} inactive since {} would be erased; {} kept under a legal hold (dry run: nothing changed).",
