@@ -14,13 +14,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 source scripts/lib.sh
 need_wrk
 sink=$(smtp_sink)
-cargo build --release --quiet --bin rolo
-bin="$PWD/target/release/rolo"
-work=$(mktemp -d)
-server="" sink_pid=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; rm -rf "$work"' EXIT
-export ROLO_DB="$work/api.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
-unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
+bench_world api
 "$bin" -q init --demo >/dev/null
 admin=$(echo admin-demo-password | "$bin" login --username admin --password-stdin --print-token)
 key=$(ROLO_TOKEN=$admin "$bin" -q app create bench --scope mail:send --rate 0 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

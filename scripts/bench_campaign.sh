@@ -15,14 +15,7 @@ WORKERS=${WORKERS:-8}
 source scripts/lib.sh
 sink=$(smtp_sink)
 
-cargo build --release --quiet --bin rolo
-bin="$PWD/target/release/rolo"
-work=$(mktemp -d)
-sink_pid=""
-# KEEP=1 keeps the database and files (to look at a run); the work directory is printed.
-trap '[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept: $work" >&2 || rm -rf "$work"' EXIT
-export ROLO_DB="$work/campaign.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
-unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
+bench_world campaign
 
 "$bin" -q init --demo >/dev/null
 login() { echo "$1-demo-password" | "$bin" login --username "$1" --password-stdin --print-token; }

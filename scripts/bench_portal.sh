@@ -11,13 +11,7 @@ TICKETS=${TICKETS:-100000}
 DURATION=${DURATION:-5}
 source scripts/lib.sh
 need_wrk
-cargo build --release --quiet --bin rolo
-bin="$PWD/target/release/rolo"
-work=$(mktemp -d)
-server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept: $work" >&2 || rm -rf "$work"' EXIT
-export ROLO_DB="$work/portal.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
-unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
+bench_world portal
 "$bin" -q init --demo >/dev/null
 python3 - "$ROLO_DB" "$TICKETS" <<'PY'
 import random, sqlite3, sys

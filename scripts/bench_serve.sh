@@ -11,13 +11,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-2}
 source scripts/lib.sh
 need_wrk
-cargo build --release --quiet --bin rolo
-bin="$PWD/target/release/rolo"
-work=$(mktemp -d)
-server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-export ROLO_DB="$work/serve.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
-unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
+bench_world serve
 "$bin" -q init --demo >/dev/null
 port=$(free_port)
 public="http://127.0.0.1:$port"

@@ -31,3 +31,16 @@ smtp_sink() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# The release binary and a scratch world for one bench: sets $bin and $work, points Rolo's
+# database ($work/NAME.db), config and data there, and on exit stops $server and $sink_pid
+# when a script started them and removes $work (kept, and named, with KEEP=1).
+bench_world() {
+  cargo build --release --quiet --bin rolo
+  bin="$PWD/target/release/rolo"
+  work=$(mktemp -d)
+  server="" sink_pid=""
+  trap '[ -n "${server:-}" ] && kill "$server" 2>/dev/null; [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept: $work" >&2 || rm -rf "$work"' EXIT
+  export ROLO_DB="$work/$1.db" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" ROLO_TOKEN_STORE=file TZ=UTC
+  unset ROLO_TOKEN SENTRY_DSN ROLO_SMTP_URL
+}
