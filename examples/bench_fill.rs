@@ -59,10 +59,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for i in 1..=n_companies {
             s.execute(params![format!("Company {i}"), sales[rng.below(sales.len() as u64) as usize], now])?;
         }
+        // The search index is filled once after the rows, as an import does.
+        let trigger: String = tx.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'clients_search_insert'",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute_batch("DROP TRIGGER clients_search_insert")?;
+        let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM clients", [], |r| r.get(0))?;
         let mut s = tx.prepare(
             "INSERT INTO clients (full_name, email, phone, phone_digits, company_id, sales_contact_id, stage,
-                first_contact_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)",
+                first_contact_at, created_at, updated_at, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)",
         )?;
+        // Custom field values for the segment cases (the fields are registered afterwards by
+        // bench.sh): a budget on three clients in ten, a sector on one in two.
+        let sectors =
+            ["Tech", "Hôtellerie", "Événementiel", "Secteur public", "Santé", "Industrie", "Commerce", "Banque"];
         for i in 1..=n_clients {
             let phone = format!("+33 6 {:02} {:02} {:02} {:02}", i % 100, i / 100 % 100, i / 10000 % 100, i % 97);
             let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
@@ -75,9 +87,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 company,
                 sales[rng.below(sales.len() as u64) as usize],
                 stages[rng.below(6) as usize],
-                now
+                now,
+                {
+                    let mut fields = serde_json::Map::new();
+                    if rng.below(10) < 3 {
+                        fields.insert("budget".into(), rng.below(20_000).into());
+                    }
+                    if rng.below(2) == 0 {
+                        fields.insert("sector".into(), sectors[rng.below(8) as usize].into());
+                    }
+                    serde_json::Value::Object(fields).to_string()
+                }
             ])?;
         }
+        drop(s);
+        tx.execute(
+            "INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id > ?1",
+            [before],
+        )?;
+        tx.execute_batch(&trigger)?;
         let mut s = tx.prepare(
             "INSERT INTO contracts (client_id, total, due, signed, signed_at, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",

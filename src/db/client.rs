@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
-use super::query::{Query, fts_phrase};
+use super::query::Query;
 use super::{Read, Tx, unique_violation};
 use crate::Result;
 use crate::domain::client::{Client, Fields, StageChange};
@@ -100,17 +100,20 @@ pub struct Filter {
     pub limit: Option<u32>,
 }
 
-/// The listing query, exposed so a test can check its plan uses indexes.
-///
-/// A search can match many thousands of clients: they are sorted and cut to the page as bare
-/// ids first, and only that page is joined to companies and users.
+mod search;
+pub use search::{company_query, index_query as search_index_query, walk_query as search_walk_query};
+
+/// The listing query without a search (see [`search`]), exposed so a test can check its plan
+/// uses indexes.
 pub fn list_query(f: &Filter) -> Query {
-    let mut q = Query::new(select!());
-    if f.search.is_some() {
-        q.push(" WHERE c.id IN (SELECT c.id FROM clients c WHERE 1");
-    } else {
-        q.push(" WHERE 1");
-    }
+    let mut q = Query::new(concat!(select!(), " WHERE 1"));
+    push_filters(&mut q, f);
+    q.push(" ORDER BY c.full_name, c.id");
+    q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
+    q
+}
+
+fn push_filters(q: &mut Query, f: &Filter) {
     if let Some(id) = f.sales_contact_id {
         q.bind(" AND c.sales_contact_id = ?", id);
     }
@@ -120,30 +123,43 @@ pub fn list_query(f: &Filter) -> Query {
     if let Some(id) = f.company_id {
         q.bind(" AND c.company_id = ?", id);
     }
-    if let Some(text) = &f.search {
-        match fts_phrase(text) {
-            Some(phrase) => {
-                q.bind(" AND c.id IN (SELECT rowid FROM clients_search WHERE clients_search MATCH ?)", phrase)
-            }
-            // Shorter than a trigram: a plain scan, still bound.
-            None => q.bind(
-                " AND instr(lower(c.full_name || ' ' || c.email || ' ' || coalesce(c.phone, '')), lower(?)) > 0",
-                text.trim().to_string(),
-            ),
-        };
-        q.push(" ORDER BY c.full_name, c.id");
-        q.bind(" LIMIT ?)", f.limit.map_or(-1, i64::from));
+}
+
+/// The same filters as mere checks on rows another index found (`+` keeps SQLite from
+/// walking, say, a seller's 50,000 clients to meet a search's few candidates).
+fn push_row_filters(q: &mut Query, f: &Filter) {
+    if let Some(id) = f.sales_contact_id {
+        q.bind(" AND +c.sales_contact_id = ?", id);
     }
-    q.push(" ORDER BY c.full_name, c.id");
-    q.bind(" LIMIT ?", f.limit.map_or(-1, i64::from));
-    q
+    if let Some(s) = &f.stage {
+        q.bind(" AND +c.stage = ?", s.clone());
+    }
+    if let Some(id) = f.company_id {
+        q.bind(" AND +c.company_id = ?", id);
+    }
 }
 
 pub fn list(r: &impl Read, f: &Filter) -> Result<Vec<Client>> {
+    let mut all = Vec::new();
+    list_each(r, f, |c| {
+        all.push(c);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// The listing handed to `each` row by row as SQLite reads it (memory stays flat).
+pub fn list_each(r: &impl Read, f: &Filter, mut each: impl FnMut(Client) -> Result<()>) -> Result<()> {
+    if let Some(needle) = f.search.as_deref().and_then(crate::domain::search::Needle::new) {
+        return search::each(r, f, &needle, each);
+    }
     let q = list_query(f);
     let mut stmt = r.conn().prepare_cached(q.sql())?;
-    let rows = stmt.query_map(q.params().as_slice(), from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut rows = stmt.query(q.params().as_slice())?;
+    while let Some(row) = rows.next()? {
+        each(from_row(row)?)?;
+    }
+    Ok(())
 }
 
 fn email_taken(f: &Fields) -> String {
@@ -252,21 +268,79 @@ pub fn delete(tx: &Tx, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Starts a bulk load in `tx`: new clients skip the per-row search-index trigger until
-/// [`end_bulk`] indexes them in one statement. Returns the last client id before the load.
-pub fn begin_bulk(tx: &Tx) -> Result<i64> {
-    tx.conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bulk_import', '1')", [])?;
-    tx.page_cache(Some(16 * 1024))?;
-    Ok(tx.conn().query_row("SELECT coalesce(max(id), 0) FROM clients", [], |r| r.get(0))?)
+/// A bulk load of clients in one transaction (see [`begin_bulk`]).
+pub struct Bulk {
+    /// The last client id before the load.
+    pub first_new: i64,
+    before: i64,
+    indexes_down: bool,
+    /// What the load took down (the search trigger, secondary indexes), as the statements
+    /// that create them again.
+    dropped: Vec<String>,
 }
 
-/// Indexes the clients created since `after` for search and ends the bulk load.
-pub fn end_bulk(tx: &Tx, after: i64) -> Result<()> {
+/// A load this many rows long (and as long as the table was) rebuilds the secondary indexes
+/// once at the end instead of updating them row by row.
+const REBUILD_AFTER: u64 = 50_000;
+
+/// Starts a bulk load in `tx`. Everything here is undone with the transaction if the load
+/// fails, and other connections see none of it (they wait for the write lock anyway):
+/// - the per-row search-index trigger is dropped: [`end_bulk`] indexes the new clients in one
+///   statement, and a single-row insert without a trigger needs no statement journal (each
+///   row's pages were copied into one before);
+/// - a 16 MiB page cache (index builds sort in temporary files when the database is in clear,
+///   see `Db::open`);
+/// - `secure_delete` eases to `FAST` (deleted cells still zeroed, freed pages not rewritten):
+///   the pages a load frees hold index entries and search-index segments it rebuilds from rows
+///   that stay; an erasure runs with the full setting.
+pub fn begin_bulk(tx: &Tx) -> Result<Bulk> {
+    let trigger: String = tx.conn().query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'clients_search_insert'",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.conn().execute_batch("DROP TRIGGER clients_search_insert; PRAGMA secure_delete = FAST;")?;
+    tx.page_cache(Some(16 * 1024))?;
+    let (first_new, before) = tx
+        .conn()
+        .query_row("SELECT coalesce(max(id), 0), count(*) FROM clients", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Bulk { first_new, before, indexes_down: false, dropped: vec![trigger] })
+}
+
+/// Told how many rows the load has read so far: once they are [`REBUILD_AFTER`] and as many
+/// as the table had, the secondary indexes of `clients` (not the unique ones, which the load
+/// checks against) are dropped, to be rebuilt by [`end_bulk`]: a sorted build writes each
+/// index page once, where row-by-row updates rewrite them again and again.
+pub fn bulk_progress(tx: &Tx, bulk: &mut Bulk, rows: u64) -> Result<()> {
+    if bulk.indexes_down || rows < REBUILD_AFTER || rows < u64::try_from(bulk.before).unwrap_or(0) {
+        return Ok(());
+    }
+    let indexes: Vec<(String, String)> = {
+        let mut stmt = tx.conn().prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'clients' AND sql IS NOT NULL
+                AND sql NOT LIKE 'CREATE UNIQUE%'",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+    };
+    for (name, sql) in indexes {
+        // Names come from the schema (migrations, field indexes), quoted all the same.
+        tx.conn().execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        bulk.dropped.push(sql);
+    }
+    bulk.indexes_down = true;
+    Ok(())
+}
+
+/// Puts back what the load took down, indexes the new clients for search and ends the load.
+pub fn end_bulk(tx: &Tx, bulk: Bulk) -> Result<()> {
+    for sql in &bulk.dropped {
+        tx.conn().execute_batch(sql)?;
+    }
     tx.conn().execute(
         "INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id > ?1",
-        [after],
+        [bulk.first_new],
     )?;
-    tx.conn().execute("DELETE FROM meta WHERE key = 'bulk_import'", [])?;
+    tx.conn().execute_batch("PRAGMA secure_delete = ON")?;
     tx.page_cache(None)?;
     Ok(())
 }
@@ -285,23 +359,83 @@ pub fn move_records(tx: &Tx, from: i64, to: i64) -> Result<(usize, usize)> {
     Ok((contracts, interactions))
 }
 
+/// The clients with these ids, in listing order.
+pub(crate) fn by_ids(r: &impl Read, ids: &[i64], mut each: impl FnMut(Client) -> Result<()>) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = r.conn().prepare_cached(concat!(
+        select!(),
+        " WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.full_name, c.id"
+    ))?;
+    let mut rows = stmt.query([serde_json::to_string(ids)?])?;
+    while let Some(row) = rows.next()? {
+        each(from_row(row)?)?;
+    }
+    Ok(())
+}
+
+/// A page of a segment (`--limit` up to this) is first looked for by walking the listing
+/// order, as a search's is (see `search`): a segment of one client in six fills a page of 50
+/// after ~300 rows instead of sorting its 166,000 members.
+const PLAN_PAGE_MAX: usize = 1000;
+
+/// The walk over clients in listing order, each with whether the plan selects it.
+pub fn plan_walk_query(plan: &crate::domain::segment::Plan, rows: usize) -> Query {
+    let mut q = Query::new("SELECT c.id, ");
+    super::population::push_plan(&mut q, plan);
+    q.bind(" FROM clients c ORDER BY c.full_name, c.id LIMIT ?", i64::try_from(rows).unwrap_or(i64::MAX));
+    q
+}
+
 /// The clients a segment plan selects, by name, up to `limit`.
 pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Option<u32>) -> Result<Vec<Client>> {
-    // The page is chosen over bare rows first, and sorted (`+` keeps the planner from walking
-    // the name index, which visits every client in random order when few match).
+    let mut all = Vec::new();
+    let mut keep = |c| {
+        all.push(c);
+        Ok(())
+    };
+    if let Some(page) = limit.map(|l| l as usize).filter(|l| *l <= PLAN_PAGE_MAX) {
+        let budget = (page * 100).max(2000);
+        let q = plan_walk_query(plan, budget);
+        let mut stmt = r.conn().prepare(q.sql())?;
+        let mut rows = stmt.query(q.params().as_slice())?;
+        let (mut ids, mut read) = (Vec::new(), 0);
+        while ids.len() < page
+            && let Some(row) = rows.next()?
+        {
+            read += 1;
+            if row.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0 {
+                ids.push(row.get::<_, i64>(0)?);
+            }
+        }
+        if ids.len() >= page || read < budget {
+            by_ids(r, &ids, &mut keep)?;
+            return Ok(all);
+        }
+    }
+    // Few members: they are chosen over bare rows first, and sorted (`+` keeps the planner
+    // from walking the name index, which visits every client in random order when few match).
     let mut q = Query::new(concat!(select!(), " WHERE c.id IN (SELECT c.id FROM clients c WHERE "));
     super::population::push_plan(&mut q, plan);
     q.bind(" ORDER BY +c.full_name, c.id LIMIT ?)", limit.map_or(-1, i64::from));
     q.push(" ORDER BY c.full_name, c.id");
     let mut stmt = r.conn().prepare(q.sql())?;
     let rows = stmt.query_map(q.params().as_slice(), from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    all.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    Ok(all)
+}
+
+/// The count of a segment, exposed so a test can check its plan.
+pub fn count_plan_query(plan: &crate::domain::segment::Plan) -> Query {
+    let mut q = Query::new("SELECT count(*) FROM clients c WHERE ");
+    super::population::push_plan(&mut q, plan);
+    q
 }
 
 /// How many clients a segment plan selects.
 pub fn count_plan(r: &impl Read, plan: &crate::domain::segment::Plan) -> Result<i64> {
-    let mut q = Query::new("SELECT count(*) FROM clients c WHERE ");
-    super::population::push_plan(&mut q, plan);
+    let q = count_plan_query(plan);
     Ok(r.conn().query_row(q.sql(), q.params().as_slice(), |r| r.get(0))?)
 }
 

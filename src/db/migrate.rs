@@ -25,6 +25,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0017_audit_chain", include_str!("../../migrations/0017_audit_chain.sql")),
     ("0018_privacy", include_str!("../../migrations/0018_privacy.sql")),
     ("0019_audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
+    ("0020_search_index", include_str!("../../migrations/0020_search_index.sql")),
 ];
 
 /// The schema version this binary writes.
@@ -61,6 +62,10 @@ pub(super) fn run(conn: &Connection) -> Result<()> {
             // Suppressions under the new salt; the audit log re-sealed with commitments.
             super::suppression::rehash_mailboxes(&tx)?;
             super::audit::reseal_with_commitments(&tx)?;
+        }
+        if *name == "0020_search_index" {
+            // An expression index for each custom field already registered.
+            super::population::index_all_fields(&tx)?;
         }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;

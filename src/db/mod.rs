@@ -174,6 +174,12 @@ impl Db {
         // Deleted and overwritten content is zeroed, not left in free space: an erased person
         // or a deleted record is gone from the file, not merely unlinked.
         self.conn.execute_batch("PRAGMA secure_delete = ON;")?;
+        // Large sorts (an index built after a bulk load) spill to temporary files, as in a
+        // stock SQLite, rather than into memory (SQLCipher's build default). An encrypted
+        // database keeps them in memory: temporary files would hold its data in clear.
+        if self.key.is_none() {
+            self.conn.execute_batch("PRAGMA temp_store = FILE;")?;
+        }
         Ok(())
     }
 

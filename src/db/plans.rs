@@ -38,10 +38,6 @@ fn every_listing_filter_uses_an_index() {
             "client --company",
             client::list_query(&client::Filter { company_id: Some(1), limit: Some(20), ..Default::default() }),
         ),
-        (
-            "client --search",
-            client::list_query(&client::Filter { search: Some("Casey".into()), limit: Some(20), ..Default::default() }),
-        ),
         ("client (all, by name)", client::list_query(&client::Filter { limit: Some(20), ..Default::default() })),
         (
             "contract --unsigned",
@@ -182,6 +178,38 @@ fn every_listing_filter_uses_an_index() {
         }
     }
     assert!(bad.is_empty(), "full table scans:\n{}", bad.join("\n"));
+}
+
+/// `client list --search`: the walk for a page reads the listing's index in order and stops at
+/// its limit (no sort of the matches), for every filter; the index path reads the search
+/// index and clients by id, the company path clients by company.
+#[test]
+fn a_search_walks_an_index_in_order_or_asks_the_search_index() {
+    let db = Db::open_in_memory().expect("db");
+    let filters = [
+        client::Filter::default(),
+        client::Filter { sales_contact_id: Some(1), ..Default::default() },
+        client::Filter { stage: Some("lead".into()), ..Default::default() },
+        client::Filter { company_id: Some(1), ..Default::default() },
+    ];
+    for f in &filters {
+        let lines = plan(&db, &client::search_walk_query(f, 2000));
+        let joined = lines.join(" / ");
+        assert!(!joined.contains("TEMP B-TREE"), "the walk sorts: {joined}");
+        assert!(lines.iter().any(|l| l.starts_with("SCAN c USING INDEX clients_") || l.starts_with("SEARCH c USING INDEX clients_")), "{joined}");
+        assert!(full_scans(&lines).is_empty(), "{joined}");
+
+        let lines = plan(&db, &client::search_index_query(f, "\"cas\" AND \"ase\"".into()));
+        let joined = lines.join(" / ");
+        assert!(joined.contains("VIRTUAL TABLE INDEX") && joined.contains("clients_search"), "{joined}");
+        assert!(lines.iter().any(|l| l.starts_with("SEARCH c USING INTEGER PRIMARY KEY")), "{joined}");
+        assert!(full_scans(&lines).is_empty(), "{joined}");
+
+        let lines = plan(&db, &client::company_query(f, "[1,2]".into()));
+        let joined = lines.join(" / ");
+        assert!(lines.iter().any(|l| l.starts_with("SEARCH c USING INDEX clients_company (company_id=?)")), "{joined}");
+        assert!(full_scans(&lines).iter().all(|l| l.contains("json_each")), "{joined}");
+    }
 }
 
 /// Claiming a campaign's next batch reads only the rows it takes: the queued ones through

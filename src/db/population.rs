@@ -91,7 +91,9 @@ pub fn insert_field(tx: &Tx, def: &FieldDef, by: i64, now: DateTime<Utc>) -> Res
             ],
         )
         .map_err(|e| unique_violation(e, || format!("there is already a field `{}`", def.key)))?;
-    Ok(tx.conn().last_insert_rowid())
+    let id = tx.conn().last_insert_rowid();
+    index_field(tx, def)?;
+    Ok(id)
 }
 
 pub fn update_field(tx: &Tx, def: &FieldDef, now: DateTime<Utc>) -> Result<()> {
@@ -129,12 +131,51 @@ pub fn field_values(r: &impl Read, key: &str) -> Result<Vec<serde_json::Value>> 
 }
 
 /// Deletes a field and every client's value of it. Returns how many clients had one.
+/// The expression index of a custom field, (re)made for its type: a segment on it
+/// (`budget >= 10000`, `sector = Tech`) reads an index range instead of every client's JSON.
+/// Text and choices compare without case, as segments do.
+pub fn index_field(tx: &Tx, def: &FieldDef) -> Result<()> {
+    use crate::domain::profile::FieldKind;
+    let key = indexable_key(&def.key)?;
+    let collate = if matches!(def.kind, FieldKind::Text | FieldKind::Choice) { " COLLATE NOCASE" } else { "" };
+    tx.conn().execute_batch(&format!(
+        "DROP INDEX IF EXISTS clients_field_{key};
+         CREATE INDEX clients_field_{key} ON clients (json_extract(fields, '$.\"{key}\"'){collate});"
+    ))?;
+    Ok(())
+}
+
+fn unindex_field(tx: &Tx, key: &str) -> Result<()> {
+    let key = indexable_key(key)?;
+    tx.conn().execute_batch(&format!("DROP INDEX IF EXISTS clients_field_{key}"))?;
+    Ok(())
+}
+
+/// Indexes every registered field (migration 0020).
+pub(super) fn index_all_fields(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let t = Tx { conn: tx };
+    for def in fields(&t)? {
+        index_field(&t, &def)?;
+    }
+    Ok(())
+}
+
+/// A key goes into index DDL as is: only what `profile::field_key` accepts.
+fn indexable_key(key: &str) -> Result<&str> {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        Ok(key)
+    } else {
+        Err(crate::Error::internal(format!("`{key}` is not a field key")))
+    }
+}
+
 pub fn delete_field(tx: &Tx, key: &str) -> Result<usize> {
     let n = tx.conn().execute(
         "UPDATE clients SET fields = json_remove(fields, ?1) WHERE json_type(fields, ?1) IS NOT NULL",
         [field_path(key)],
     )?;
     tx.conn().execute("DELETE FROM client_fields WHERE key = ?1", [key])?;
+    unindex_field(tx, key)?;
     Ok(n)
 }
 
@@ -421,20 +462,20 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
             use crate::domain::profile::FieldKind;
             match check {
                 Check::Empty => q.bind("(json_type(c.fields, ?) IS NULL)", path.clone()),
-                Check::Eq(v) if matches!(kind, FieldKind::Text | FieldKind::Choice) => {
-                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
-                    bind_lit(q, " = ? COLLATE NOCASE, 0)", v);
-                    q
-                }
-                Check::Eq(v) => {
-                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
-                    bind_lit(q, " = ?, 0)", v);
-                    q
-                }
-                Check::Cmp(op, v) => {
-                    q.bind("coalesce(json_extract(c.fields, ?)", path.clone());
-                    bind_lit(q, cmp_fragment(*op), v);
-                    q.push(", 0)")
+                // `x IS NOT NULL AND x op ?`: never NULL, and the field's index serves `x op ?`.
+                Check::Eq(v) | Check::Cmp(_, v) => {
+                    q.push("(json_extract(c.fields, ")
+                        .push_json_path(path)
+                        .push(") IS NOT NULL AND json_extract(c.fields, ");
+                    q.push_json_path(path).push(")");
+                    match check {
+                        Check::Cmp(op, _) => bind_lit(q, cmp_fragment(*op), v),
+                        _ if matches!(kind, FieldKind::Text | FieldKind::Choice) => {
+                            bind_lit(q, " = ? COLLATE NOCASE", v)
+                        }
+                        _ => bind_lit(q, " = ?", v),
+                    }
+                    q.push(")")
                 }
                 Check::Contains(v) => {
                     q.bind("coalesce(instr(lower(json_extract(c.fields, ?))", path.clone());

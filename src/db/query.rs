@@ -27,6 +27,20 @@ impl Query {
         self
     }
 
+    /// Appends a custom field's JSON path (`$."key"`, see `profile::field_path`) as a literal,
+    /// so that the field's expression index can serve the query; any other path is bound.
+    pub fn push_json_path(&mut self, path: &str) -> &mut Self {
+        let key = path.strip_prefix("$.\"").and_then(|p| p.strip_suffix('"')).unwrap_or("");
+        if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            self.sql.push('\'');
+            self.sql.push_str(path);
+            self.sql.push('\'');
+            self
+        } else {
+            self.bind("?", path.to_string())
+        }
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -34,17 +48,4 @@ impl Query {
     pub fn params(&self) -> Vec<&dyn ToSql> {
         self.params.iter().map(|p| p.as_ref()).collect()
     }
-}
-
-/// Turns a search text into an FTS5 trigram query (a quoted phrase, or two alternatives when
-/// the text also reads as a phone number). `None` when too short for trigrams.
-pub fn fts_phrase(text: &str) -> Option<String> {
-    let t = text.trim();
-    if t.chars().count() < 3 {
-        return None;
-    }
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = digits.len() >= 3 && t.chars().all(|c| c.is_ascii_digit() || " +-.()/".contains(c));
-    Some(if phone_like && digits != t { format!("{} OR {}", quote(t), quote(&digits)) } else { quote(t) })
 }

@@ -22,6 +22,7 @@ pub mod population;
 pub mod profile;
 pub mod project;
 pub mod role;
+pub mod search;
 pub mod segment;
 pub mod session;
 pub mod sla;

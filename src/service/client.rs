@@ -16,6 +16,16 @@ pub use crate::domain::client::{ClientDetail, ClientInput, InteractionFilter, Li
 pub use crate::domain::interaction::Interaction;
 
 pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Client>> {
+    let mut all = Vec::new();
+    list_each(session, f, |c| {
+        all.push(c);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// The listing handed to `each` client by client as it is read (a million rows in flat memory).
+pub fn list_each(session: &Session, f: &ListFilter, each: impl FnMut(Client) -> Result<()>) -> Result<()> {
     session.require(Permission::ClientRead)?;
     let db = session.db();
     let sales_contact_id = match (&f.sales, f.mine) {
@@ -27,13 +37,13 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Client>> {
         Some(c) => match refs::company(db, c) {
             Ok(co) => Some(co.id),
             // An unknown company filters everything out; it is not an error.
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         },
         None => None,
     };
     let stage = f.stage.as_deref().map(|s| s.parse::<Stage>()).transpose()?;
-    db::client::list(
+    db::client::list_each(
         db,
         &db::client::Filter {
             sales_contact_id,
@@ -42,6 +52,7 @@ pub fn list(session: &Session, f: &ListFilter) -> Result<Vec<Client>> {
             search: f.search.clone().filter(|s| !s.trim().is_empty()),
             limit: f.limit,
         },
+        each,
     )
 }
 

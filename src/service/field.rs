@@ -119,6 +119,9 @@ pub fn update(session: &Session, key: &str, input: &FieldInput) -> Result<FieldR
     let now = Utc::now();
     grant.write(|tx| {
         db::population::update_field(tx, &after, now)?;
+        if after.kind != before.def.kind {
+            db::population::index_field(tx, &after)?;
+        }
         grant.audit(tx, "field.update", "field", Some(before.id), Some(&before.def), Some(&after))?;
         db::population::field(tx, &after.key)?.ok_or_else(|| Error::internal("field vanished"))
     })

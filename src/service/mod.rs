@@ -37,6 +37,8 @@ mod matrix_tests;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
+mod segment_tests;
+#[cfg(test)]
 pub mod testing;
 #[cfg(test)]
 mod thread_tests;

@@ -229,8 +229,11 @@ pub fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<()> {
     let session = ctx.session(&db)?;
     match cmd {
         ClientCommand::List { mine, stage, company, sales, search, limit } => {
-            let clients = client::list(&session, &client::ListFilter { mine, stage, company, sales, search, limit })?;
-            ctx.out.list(&clients, CLIENT_COLUMNS, "No clients match.")
+            let mut out = ctx.out.lister(CLIENT_COLUMNS, "No clients match.", None);
+            client::list_each(&session, &client::ListFilter { mine, stage, company, sales, search, limit }, |c| {
+                out.push(&c)
+            })?;
+            out.finish()
         }
         ClientCommand::Show { client: key } => {
             let detail = client::show(&session, &key)?;

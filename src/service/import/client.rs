@@ -76,7 +76,7 @@ pub fn import_clients(
             (Some(name), Some(g)) => Some(import_group(tx, g, name, actor, stamp)?),
             _ => None,
         };
-        let first_new = db::client::begin_bulk(tx)?;
+        let mut bulk = db::client::begin_bulk(tx)?;
         let mut company_ids: HashMap<String, i64> = HashMap::new();
         // E-mails already met in this file, as 64-bit hashes (8 bytes a row, not the address).
         let mut seen: HashMap<u64, u64> = HashMap::new();
@@ -84,6 +84,7 @@ pub fn import_clients(
             report.rows_read += 1;
             if report.rows_read.is_multiple_of(4096) {
                 progress(report.rows_read);
+                db::client::bulk_progress(tx, &mut bulk, report.rows_read)?;
             }
             let result = row.and_then(|mut row| {
                 let input = input_of(&mut row);
@@ -114,7 +115,9 @@ pub fn import_clients(
         }
         progress(report.rows_read);
         report.companies_created = db::company::count(tx)?.saturating_sub(companies_before);
-        db::client::end_bulk(tx, first_new)?;
+        // The index builds at the end need the memory more than these do.
+        drop((seen, company_ids));
+        db::client::end_bulk(tx, bulk)?;
         if report.must_roll_back() {
             return Err(roll_back());
         }
