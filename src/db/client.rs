@@ -331,7 +331,8 @@ pub fn bulk_progress(tx: &Tx, bulk: &mut Bulk, rows: u64) -> Result<()> {
     Ok(())
 }
 
-/// Puts back what the load took down, indexes the new clients for search and ends the load.
+/// Puts back what the load took down and indexes the new clients for search. (A load that
+/// rolls back instead gets all of it back with the transaction.)
 pub fn end_bulk(tx: &Tx, bulk: Bulk) -> Result<()> {
     for sql in &bulk.dropped {
         tx.conn().execute_batch(sql)?;
@@ -340,8 +341,13 @@ pub fn end_bulk(tx: &Tx, bulk: Bulk) -> Result<()> {
         "INSERT INTO clients_search (rowid, body) SELECT id, body FROM client_search_text WHERE id > ?1",
         [bulk.first_new],
     )?;
-    tx.conn().execute_batch("PRAGMA secure_delete = ON")?;
-    tx.page_cache(None)?;
+    Ok(())
+}
+
+/// The connection's settings as before [`begin_bulk`] (they are not part of the transaction):
+/// called after the load's transaction, whether it committed or not.
+pub fn bulk_settings_off(r: &impl Read) -> Result<()> {
+    r.conn().execute_batch("PRAGMA secure_delete = ON; PRAGMA cache_size = -2000;")?;
     Ok(())
 }
 
@@ -389,28 +395,36 @@ pub fn plan_walk_query(plan: &crate::domain::segment::Plan, rows: usize) -> Quer
 }
 
 /// The clients a segment plan selects, by name, up to `limit`.
-pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Option<u32>) -> Result<Vec<Client>> {
+///
+/// `members`, when the caller has counted them, says whether walking pays: a page of 50 from
+/// 100,000 members of a million is ~500 rows away in name order, from 2,000 members ~25,000
+/// rows away, where sorting those 2,000 is quicker.
+pub fn select_plan(
+    r: &impl Read,
+    plan: &crate::domain::segment::Plan,
+    limit: Option<u32>,
+    members: Option<i64>,
+) -> Result<Vec<Client>> {
     let mut all = Vec::new();
-    let mut keep = |c| {
-        all.push(c);
-        Ok(())
-    };
+    if members == Some(0) || limit == Some(0) {
+        return Ok(all);
+    }
     if let Some(page) = limit.map(|l| l as usize).filter(|l| *l <= PLAN_PAGE_MAX) {
         let budget = (page * 100).max(2000);
-        let q = plan_walk_query(plan, budget);
-        let mut stmt = r.conn().prepare(q.sql())?;
-        let mut rows = stmt.query(q.params().as_slice())?;
-        let (mut ids, mut read) = (Vec::new(), 0);
-        while ids.len() < page
-            && let Some(row) = rows.next()?
-        {
-            read += 1;
-            if row.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0 {
-                ids.push(row.get::<_, i64>(0)?);
+        let worth_walking = match members {
+            None => true,
+            Some(m) => {
+                let population: i64 =
+                    r.conn().query_row("SELECT coalesce(max(id), 0) FROM clients", [], |r| r.get(0))?;
+                let page = i64::try_from(page).unwrap_or(i64::MAX);
+                page.saturating_mul(population) / m.max(1) <= i64::try_from(budget).unwrap_or(i64::MAX)
             }
-        }
-        if ids.len() >= page || read < budget {
-            by_ids(r, &ids, &mut keep)?;
+        };
+        if worth_walking && let Some(ids) = walk_plan(r, plan, page, budget)? {
+            by_ids(r, &ids, |c| {
+                all.push(c);
+                Ok(())
+            })?;
             return Ok(all);
         }
     }
@@ -424,6 +438,28 @@ pub fn select_plan(r: &impl Read, plan: &crate::domain::segment::Plan, limit: Op
     let rows = stmt.query_map(q.params().as_slice(), from_row)?;
     all.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     Ok(all)
+}
+
+/// The first `page` members in listing order, if at most `budget` clients hold them.
+fn walk_plan(
+    r: &impl Read,
+    plan: &crate::domain::segment::Plan,
+    page: usize,
+    budget: usize,
+) -> Result<Option<Vec<i64>>> {
+    let q = plan_walk_query(plan, budget);
+    let mut stmt = r.conn().prepare(q.sql())?;
+    let mut rows = stmt.query(q.params().as_slice())?;
+    let (mut ids, mut read) = (Vec::new(), 0);
+    while ids.len() < page
+        && let Some(row) = rows.next()?
+    {
+        read += 1;
+        if row.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0 {
+            ids.push(row.get::<_, i64>(0)?);
+        }
+    }
+    Ok((ids.len() >= page || read < budget).then_some(ids))
 }
 
 /// The count of a segment, exposed so a test can check its plan.

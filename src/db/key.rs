@@ -82,14 +82,24 @@ pub fn allow_prompt(yes: bool) {
     PROMPT.store(yes, Ordering::Relaxed);
 }
 
-/// Keys found so far in this process, by canonical path (a server opens many connections).
-fn cache() -> &'static Mutex<HashMap<PathBuf, DbKey>> {
-    static CACHE: std::sync::OnceLock<Mutex<HashMap<PathBuf, DbKey>>> = std::sync::OnceLock::new();
+/// What this process knows of each database, by canonical path: its key, or `None` when it is
+/// in clear (a server opens many connections).
+fn cache() -> &'static Mutex<HashMap<PathBuf, Option<DbKey>>> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<PathBuf, Option<DbKey>>>> = std::sync::OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
 fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    std::fs::canonicalize(path)
+        .or_else(|_| match (path.parent(), path.file_name()) {
+            // A file about to be created: its folder's real path, the same once it exists.
+            (Some(dir), Some(name)) => {
+                std::fs::canonicalize(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+                    .map(|d| d.join(name))
+            }
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        })
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn keyring_entry(path: &Path) -> Option<keyring::Entry> {
@@ -99,13 +109,20 @@ fn keyring_entry(path: &Path) -> Option<keyring::Entry> {
 
 /// The key of `path` when it is encrypted (None when it is not), or an `Auth` error naming
 /// where a key can be given.
+///
+/// The file's header is read once per process: reading it means opening and closing the file,
+/// and closing any descriptor of a file drops every POSIX lock the process holds on it —
+/// SQLite's own included. A server opening its next connection that way let other processes
+/// write under its readers and writers (`disk I/O error`, then a malformed database).
 pub fn for_path(path: &Path) -> Result<Option<DbKey>> {
-    if !is_encrypted(path)? {
-        return Ok(None);
-    }
     let canon = canonical(path);
-    if let Some(k) = cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&canon) {
-        return Ok(Some(k.clone()));
+    if let Some(known) = cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&canon) {
+        return Ok(known.clone());
+    }
+    if !is_encrypted(path)? {
+        // A missing file is created in clear (`create_encrypted` remembers its key instead).
+        cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(canon, None);
+        return Ok(None);
     }
     let key = if let Some(k) = std::env::var("ROLO_DB_KEY").ok().filter(|k| !k.is_empty()) {
         DbKey::new(k)?
@@ -126,13 +143,14 @@ pub fn for_path(path: &Path) -> Result<Option<DbKey>> {
             ),
         ));
     };
-    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(canon, key.clone());
+    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(canon, Some(key.clone()));
     Ok(Some(key))
 }
 
-/// Remembers the key of a database this process just encrypted or created.
-pub fn remember(path: &Path, key: &DbKey) {
-    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(canonical(path), key.clone());
+/// Remembers the key of a database this process just encrypted or created (`None`: it just
+/// decrypted it).
+pub fn remember(path: &Path, key: Option<&DbKey>) {
+    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(canonical(path), key.cloned());
 }
 
 /// Opens `file` (a backup) read-only: in clear, or with whichever known key reads it — the
@@ -145,7 +163,7 @@ pub fn open_backup(file: &Path, uri: &str) -> Result<(Connection, Option<DbKey>)
         return Ok((open()?, None));
     }
     let mut candidates: Vec<DbKey> =
-        cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect();
+        cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().flatten().cloned().collect();
     if let Some(k) = std::env::var("ROLO_DB_KEY").ok().filter(|k| !k.is_empty()) {
         candidates.push(DbKey::new(k)?);
     }
@@ -249,6 +267,35 @@ pub fn rewrite(path: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use crate::db::{Db, Read};
+
+    /// Closing any descriptor of a file drops the process's POSIX locks on it. A second
+    /// connection must not read the header again (`for_path`), or another process could take
+    /// the database from under the first one — here, switch it out of WAL mode mid-read.
+    #[test]
+    fn opening_another_connection_keeps_the_locks_of_the_first() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("locks.db");
+        let first = Db::open_or_create(&path).expect("first");
+        first.conn().execute_batch("BEGIN; SELECT count(*) FROM meta;").expect("a read transaction");
+        let _second = Db::open(&path).expect("second");
+        let _third = Db::open(&path).expect("third");
+        let other = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys\ntry:\n    c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n    print(c.execute('PRAGMA journal_mode=DELETE').fetchone()[0])\nexcept sqlite3.OperationalError as e:\n    print(e)",
+            ])
+            .arg(&path)
+            .output()
+            .expect("python3");
+        let said = String::from_utf8_lossy(&other.stdout);
+        assert!(
+            said.contains("locked") || said.trim() == "wal",
+            "another process changed the database under a reader: {said}"
+        );
+        first.conn().execute_batch("COMMIT").expect("commit");
+    }
+
     use super::*;
 
     #[test]

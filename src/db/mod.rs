@@ -117,7 +117,7 @@ impl Db {
             return Err(Error::conflict(format!("{} already exists; `rolo db encrypt` encrypts it", path.display())));
         }
         create_private_file(path)?;
-        key::remember(path, key);
+        key::remember(path, Some(key));
         let db = Self::connect(path, Some(key.clone()))?;
         migrate::run(&db.conn)?;
         Ok(db)

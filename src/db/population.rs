@@ -133,14 +133,15 @@ pub fn field_values(r: &impl Read, key: &str) -> Result<Vec<serde_json::Value>> 
 /// Deletes a field and every client's value of it. Returns how many clients had one.
 /// The expression index of a custom field, (re)made for its type: a segment on it
 /// (`budget >= 10000`, `sector = Tech`) reads an index range instead of every client's JSON.
-/// Text and choices compare without case, as segments do.
 pub fn index_field(tx: &Tx, def: &FieldDef) -> Result<()> {
     use crate::domain::profile::FieldKind;
     let key = indexable_key(&def.key)?;
-    let collate = if matches!(def.kind, FieldKind::Text | FieldKind::Choice) { " COLLATE NOCASE" } else { "" };
+    let path = format!("json_extract(fields, '$.\"{key}\"')");
+    // Text and choices are indexed without case, as segments compare them.
+    let value =
+        if matches!(def.kind, FieldKind::Text | FieldKind::Choice) { format!("{path} COLLATE NOCASE") } else { path };
     tx.conn().execute_batch(&format!(
-        "DROP INDEX IF EXISTS clients_field_{key};
-         CREATE INDEX clients_field_{key} ON clients (json_extract(fields, '$.\"{key}\"'){collate});"
+        "DROP INDEX IF EXISTS clients_field_{key}; CREATE INDEX clients_field_{key} ON clients ({value});"
     ))?;
     Ok(())
 }
@@ -359,9 +360,11 @@ pub fn push_plan(q: &mut Query, plan: &Plan) {
             }
             q.push(")");
         }
+        // NULL-safe: "not X" is everyone X does not select, those without a value included.
         Plan::Not(p) => {
-            q.push("NOT ");
+            q.push("NOT coalesce(");
             push_plan(q, p);
+            q.push(", 0)");
         }
         Plan::Test(col, check) => push_test(q, col, check),
     }
@@ -462,7 +465,14 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
             use crate::domain::profile::FieldKind;
             match check {
                 Check::Empty => q.bind("(json_type(c.fields, ?) IS NULL)", path.clone()),
-                // `x IS NOT NULL AND x op ?`: never NULL, and the field's index serves `x op ?`.
+                // Text and choices: `x COLLATE NOCASE = ?` alone, the expression their index
+                // holds, so it covers the test (NULL without a value: `Not` is NULL-safe).
+                Check::Eq(v) if matches!(kind, FieldKind::Text | FieldKind::Choice) => {
+                    q.push("(json_extract(c.fields, ").push_json_path(path).push(") COLLATE NOCASE");
+                    bind_lit(q, " = ?)", v);
+                    q
+                }
+                // `x IS NOT NULL AND x op ?`: never NULL, and the field's index covers it.
                 Check::Eq(v) | Check::Cmp(_, v) => {
                     q.push("(json_extract(c.fields, ")
                         .push_json_path(path)
@@ -470,9 +480,6 @@ fn push_test(q: &mut Query, col: &Column, check: &Check) {
                     q.push_json_path(path).push(")");
                     match check {
                         Check::Cmp(op, _) => bind_lit(q, cmp_fragment(*op), v),
-                        _ if matches!(kind, FieldKind::Text | FieldKind::Choice) => {
-                            bind_lit(q, " = ? COLLATE NOCASE", v)
-                        }
                         _ => bind_lit(q, " = ?", v),
                     }
                     q.push(")")

@@ -95,10 +95,11 @@ pub fn apply(plan: Plan) -> Result<Done> {
 pub fn keep(path: &std::path::Path, to: Option<&DbKey>, generated: bool) -> Result<Done> {
     let database = path.display().to_string();
     let Some(k) = to else {
+        key::remember(path, None);
         key::delete_from_keyring(path);
         return Ok(Done { database, encrypted: false, key_kept_in: "nowhere".into(), key: None });
     };
-    key::remember(path, k);
+    key::remember(path, Some(k));
     let (kept, shown) = if key::save_in_keyring(path, k) {
         ("system keyring", generated.then(|| k.expose().to_string()))
     } else if generated {

@@ -25,7 +25,7 @@ pub fn show(session: &Session, key: &str, limit: Option<u32>) -> Result<GroupDet
     session.require(Permission::ClientRead)?;
     let group = refs::group(session.db(), key)?;
     let members = Plan::Test(Column::Group, Check::Eq(Lit::Text(group.name.clone())));
-    let clients = db::client::select_plan(session.db(), &members, limit)?;
+    let clients = db::client::select_plan(session.db(), &members, limit, None)?;
     Ok(GroupDetail { group, clients })
 }
 
@@ -192,7 +192,8 @@ pub fn run(
     };
     let plan = plan(session, &filter)?;
     let count = db::client::count_plan(session.db(), &plan)?;
-    let clients = if count_only { None } else { Some(db::client::select_plan(session.db(), &plan, limit)?) };
+    let clients =
+        if count_only { None } else { Some(db::client::select_plan(session.db(), &plan, limit, Some(count))?) };
     Ok(SegmentResult { name, filter, count, clients })
 }
 

@@ -102,7 +102,7 @@ fn the_key_of_an_encrypted_database_lives_in_the_keyring() {
         r#"set -e
 eval "$(printf '\n' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL
-"{rolo}" init --demo --encrypt --format json > "$(dirname "$ROLO_DB")/init.json"
+"{rolo}" init --demo --encrypt --format json > /dev/null
 printf 'admin-demo-password\n' | "{rolo}" login --username admin --password-stdin
 echo "before: $("{rolo}" client list --format csv | grep -c 'kevin@startup.io')"
 key=$(secret-tool lookup service rolo username "dbkey:$(realpath "$ROLO_DB")")

@@ -18,8 +18,8 @@ use crate::domain::client::Client;
 use crate::domain::search::{Haystack, Needle};
 
 const PAGE_MAX: usize = 1000;
-const WALK_MIN: usize = 2000;
-const WALK_PER_ROW: usize = 100;
+const WALK_MIN: usize = 1000;
+const WALK_PER_ROW: usize = 50;
 const INDEX_MAX: usize = 50_000;
 
 pub(super) fn each(r: &impl Read, f: &Filter, needle: &Needle, each: impl FnMut(Client) -> Result<()>) -> Result<()> {

@@ -115,12 +115,12 @@ pub fn import_clients(
         }
         progress(report.rows_read);
         report.companies_created = db::company::count(tx)?.saturating_sub(companies_before);
-        // The index builds at the end need the memory more than these do.
-        drop((seen, company_ids));
-        db::client::end_bulk(tx, bulk)?;
         if report.must_roll_back() {
             return Err(roll_back());
         }
+        // The index builds at the end need the memory more than these do.
+        drop((seen, company_ids));
+        db::client::end_bulk(tx, bulk)?;
         if let Some(g) = group.filter(|_| report.grouped > 0) {
             db::population::touch_group(tx, g, stamp)?;
         }
@@ -138,6 +138,7 @@ pub fn import_clients(
         )?;
         Ok(())
     });
+    db::client::bulk_settings_off(session.db())?;
     finish(report, outcome)
 }
 
