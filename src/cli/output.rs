@@ -82,14 +82,15 @@ impl Output {
     ) -> Result<()> {
         let columns: Vec<&str> = columns.iter().map(AsRef::as_ref).collect();
         let columns = columns.as_slice();
-        if self.format == Format::Json {
-            return write_json(value);
-        }
-        let v = serde_json::to_value(value)?;
         match self.format {
-            Format::Json => write_json(&v),
-            Format::Csv => write_csv(columns, std::slice::from_ref(&v)),
+            Format::Json => write_json(value),
+            Format::Csv => {
+                let mut w = self.lister(columns, "", None);
+                w.push(value)?;
+                w.finish()
+            }
             Format::Table => {
+                let v = serde_json::to_value(value)?;
                 let text = card.unwrap_or_else(|| {
                     let mut t = new_table();
                     for c in columns {
@@ -369,26 +370,10 @@ fn looks_like_instant(s: &str) -> bool {
 }
 
 fn write_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
-    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut out = stdout_buffer();
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     out.flush()?;
-    Ok(())
-}
-
-fn write_csv(columns: &[&str], rows: &[Value]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()));
-    let csv_err = |e: csv::Error| -> crate::Error {
-        match e.into_kind() {
-            csv::ErrorKind::Io(io) => io.into(),
-            other => crate::Error::internal(format!("CSV output failed: {other:?}")),
-        }
-    };
-    w.write_record(columns).map_err(csv_err)?;
-    for r in rows {
-        w.write_record(columns.iter().map(|c| csv_cell(r.get(*c)))).map_err(csv_err)?;
-    }
-    w.flush()?;
     Ok(())
 }
 

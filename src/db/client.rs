@@ -347,7 +347,8 @@ pub fn end_bulk(tx: &Tx, bulk: Bulk) -> Result<()> {
 /// The connection's settings as before [`begin_bulk`] (they are not part of the transaction):
 /// called after the load's transaction, whether it committed or not.
 pub fn bulk_settings_off(r: &impl Read) -> Result<()> {
-    r.conn().execute_batch("PRAGMA secure_delete = ON; PRAGMA cache_size = -2000;")?;
+    r.conn().execute_batch("PRAGMA secure_delete = ON")?;
+    r.conn().pragma_update(None, "cache_size", -i64::from(super::DEFAULT_PAGE_CACHE_KIB))?;
     Ok(())
 }
 

@@ -329,7 +329,7 @@ impl Tx<'_> {
     /// A bigger page cache for a bulk write on this connection (`Some(KiB)`), or SQLite's
     /// default again (`None`, 2 MB).
     pub fn page_cache(&self, kib: Option<u32>) -> Result<()> {
-        let kib = kib.unwrap_or(2000);
+        let kib = kib.unwrap_or(DEFAULT_PAGE_CACHE_KIB);
         Ok(self.conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))?)
     }
 
@@ -360,6 +360,9 @@ pub(crate) fn stream<T>(
     }
     Ok(n)
 }
+
+/// SQLite's default page cache, in KiB.
+pub(crate) const DEFAULT_PAGE_CACHE_KIB: u32 = 2000;
 
 /// The stored form of an instant (RFC 3339 UTC with milliseconds, which sorts as text).
 /// Services hand `db` typed times; only this module turns them into text.
