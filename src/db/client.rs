@@ -448,7 +448,21 @@ fn walk_plan(
     page: usize,
     budget: usize,
 ) -> Result<Option<Vec<i64>>> {
-    let q = plan_walk_query(plan, budget);
+    first_hits(r, &plan_walk_query(plan, budget), page, budget, |row| {
+        Ok(row.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0)
+    })
+}
+
+/// Walks a query in listing order (ids first, at most `budget` rows: its `LIMIT`) until
+/// `page` rows pass `hit`: their ids, or `None` when the budget ran out first (the rows that
+/// pass are too far down the order to walk to). Searches and segments both page this way.
+fn first_hits(
+    r: &impl Read,
+    q: &Query,
+    page: usize,
+    budget: usize,
+    mut hit: impl FnMut(&Row<'_>) -> rusqlite::Result<bool>,
+) -> Result<Option<Vec<i64>>> {
     let mut stmt = r.conn().prepare(q.sql())?;
     let mut rows = stmt.query(q.params().as_slice())?;
     let (mut ids, mut read) = (Vec::new(), 0);
@@ -456,7 +470,7 @@ fn walk_plan(
         && let Some(row) = rows.next()?
     {
         read += 1;
-        if row.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0 {
+        if hit(row)? {
             ids.push(row.get::<_, i64>(0)?);
         }
     }

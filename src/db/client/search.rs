@@ -10,7 +10,7 @@
 //! - With no page, a text shorter than a trigram, or more than [`INDEX_MAX`] matches, every
 //!   client is read in order and the matches stream out.
 
-use super::{Filter, by_ids, from_row, push_filters, push_row_filters};
+use super::{Filter, by_ids, first_hits, from_row, push_filters, push_row_filters};
 use crate::Result;
 use crate::db::Read;
 use crate::db::query::Query;
@@ -26,8 +26,8 @@ pub(super) fn each(r: &impl Read, f: &Filter, needle: &Needle, each: impl FnMut(
     let limit = f.limit.map(|l| l as usize);
     if let Some(page) = limit.filter(|l| *l <= PAGE_MAX) {
         let budget = (page * WALK_PER_ROW).max(WALK_MIN);
-        let (ids, read) = walk_page(r, f, needle, page, budget)?;
-        if ids.len() >= page || read < budget {
+        let walk = first_hits(r, &walk_query(f, budget), page, budget, |row| matches(needle, row))?;
+        if let Some(ids) = walk {
             return by_ids(r, &ids, each);
         }
     }
@@ -71,32 +71,28 @@ pub fn company_query(f: &Filter, companies: String) -> Query {
 }
 
 /// Reads candidate rows, keeping the matches as (name, id); stops (false) past `max`.
-fn collect(
-    r: &impl Read,
-    q: &Query,
-    needle: &Needle,
-    max: usize,
-    hits: &mut Vec<(String, i64)>,
-) -> Result<(bool, usize)> {
+fn collect(r: &impl Read, q: &Query, needle: &Needle, max: usize, hits: &mut Vec<(String, i64)>) -> Result<bool> {
     let mut stmt = r.conn().prepare_cached(q.sql())?;
     let mut rows = stmt.query(q.params().as_slice())?;
-    let mut read = 0;
     while let Some(row) = rows.next()? {
-        read += 1;
-        let (name, email, phone, company) = (
-            text(row, 1)?,
-            text(row, 2)?,
-            row.get_ref(3)?.as_str_or_null().map_err(|e| conversion(3, e))?,
-            row.get_ref(4)?.as_str_or_null().map_err(|e| conversion(4, e))?,
-        );
-        if needle.matches(&Haystack { name, email, phone, company }) {
+        if matches(needle, row)? {
             if hits.len() == max {
-                return Ok((false, read));
+                return Ok(false);
             }
-            hits.push((name.to_string(), row.get(0)?));
+            hits.push((text(row, 1)?.to_string(), row.get(0)?));
         }
     }
-    Ok((true, read))
+    Ok(true)
+}
+
+/// Whether a candidate row (`CANDIDATE`'s columns) is a match.
+fn matches(needle: &Needle, row: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+    Ok(needle.matches(&Haystack {
+        name: text(row, 1)?,
+        email: text(row, 2)?,
+        phone: row.get_ref(3)?.as_str_or_null().map_err(|e| conversion(3, e))?,
+        company: row.get_ref(4)?.as_str_or_null().map_err(|e| conversion(4, e))?,
+    }))
 }
 
 fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
@@ -107,18 +103,12 @@ fn conversion(i: usize, e: rusqlite::types::FromSqlError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
 }
 
-fn walk_page(r: &impl Read, f: &Filter, needle: &Needle, page: usize, budget: usize) -> Result<(Vec<i64>, usize)> {
-    let mut hits = Vec::new();
-    let (_, read) = collect(r, &walk_query(f, budget), needle, page, &mut hits)?;
-    Ok((hits.into_iter().map(|(_, id)| id).collect(), read))
-}
-
 /// The matches through the index and the companies table, or `None` when there are too many
 /// to sort in memory or the text is too short for trigrams.
 fn index_hits(r: &impl Read, f: &Filter, needle: &Needle) -> Result<Option<Vec<(String, i64)>>> {
     let Some(fts) = needle.index_query() else { return Ok(None) };
     let mut hits = Vec::new();
-    if !collect(r, &index_query(f, fts), needle, INDEX_MAX, &mut hits)?.0 {
+    if !collect(r, &index_query(f, fts), needle, INDEX_MAX, &mut hits)? {
         return Ok(None);
     }
     let mut companies = Vec::new();
@@ -131,7 +121,7 @@ fn index_hits(r: &impl Read, f: &Filter, needle: &Needle) -> Result<Option<Vec<(
     }
     if !companies.is_empty() {
         let q = company_query(f, serde_json::to_string(&companies)?);
-        if !collect(r, &q, needle, INDEX_MAX, &mut hits)?.0 {
+        if !collect(r, &q, needle, INDEX_MAX, &mut hits)? {
             return Ok(None);
         }
     }
