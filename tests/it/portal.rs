@@ -178,7 +178,7 @@ fn kevin_follows_his_tickets_in_a_real_browser() {
     b.fill("#username", "kevin");
     b.fill("#password", "kevin-demo-password");
     b.click("main button[type=submit]");
-    let page = b.source();
+    let page = b.source_with("Cool Startup Website");
     assert!(page.contains("Vos tickets") && page.contains("Cool Startup Website"), "{page}");
     b.screenshot("portal-tickets-390x844");
 
@@ -190,16 +190,16 @@ fn kevin_follows_his_tickets_in_a_real_browser() {
     b.upload("#files", &file);
     b.screenshot("portal-new-ticket-390x844");
     b.click("main button[type=submit]");
+    let page = b.source_with("devis-été 2027.pdf");
     let url = b.current_url();
     let id: i64 = url.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("a ticket page: {url}"));
-    let page = b.source();
     assert!(page.contains("Facture « été » introuvable") && page.contains("devis-été 2027.pdf"), "{page}");
 
     // A reply, at desktop size.
     b.size(1280, 800);
     b.fill("#body", "Précision : c’est la facture n° 4711.");
     b.click("form[action$='/reply'] button[type=submit]");
-    let page = b.source();
+    let page = b.source_with("c’est la facture n° 4711");
     assert!(page.contains("c’est la facture n° 4711"), "{page}");
     b.screenshot("portal-ticket-1280x800");
     b.goto(&format!("{base}/portal/tickets"));
